@@ -1,0 +1,43 @@
+"""Writing the audit trail. The only code that creates AuditEvent rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from .models import AuditEvent, Organisation
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    """The address the request came from.
+
+    REMOTE_ADDR only: behind a proxy, configure the proxy (or gunicorn's
+    --forwarded-allow-ips) to pass the client address, never trust a header here.
+    """
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    organisation: Organisation | None = None,
+    obj: models.Model | None = None,
+    request: HttpRequest | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        organisation=organisation,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        detail=detail,
+        ip_address=client_address(request),
+    )

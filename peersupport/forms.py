@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import RoleKind, User, time_zone_choices
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    kind = forms.ChoiceField(label=_("Role"), choices=RoleKind.choices, initial=RoleKind.MEMBER)
+
+
+class ConsentVersionForm(forms.Form):
+    effective_date = forms.DateField(
+        label=_("Takes effect on"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Members are asked to accept it again from this date."),
+    )
+    text = forms.CharField(label=_("Consent text"), widget=forms.Textarea(attrs={"rows": 8}))
+
+    def clean_effective_date(self):
+        value = self.cleaned_data["effective_date"]
+        if value < timezone.localdate():
+            raise forms.ValidationError(_("A new consent version cannot take effect in the past."))
+        return value
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = User
+        fields = ["display_name", "year_of_birth", "preferred_language", "time_zone"]

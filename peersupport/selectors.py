@@ -1,0 +1,87 @@
+"""Reads for people, organisations, roles and consent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from .models import ConsentDecision, ConsentVersion, Invitation, Organisation, Role, RoleKind, User
+
+
+@dataclass(frozen=True)
+class Membership:
+    organisation: Organisation
+    kinds: tuple[str, ...]
+
+
+def organisations_of(user: User) -> list[Membership]:
+    """The organisations the user has any role in, with the roles, in one query."""
+    if not user.is_authenticated:
+        return []
+    by_org: dict[int, tuple[Organisation, list[str]]] = {}
+    order = [RoleKind.LEAD, RoleKind.FACILITATOR, RoleKind.MEMBER]
+    for role in Role.objects.filter(user=user).select_related("organisation").order_by("organisation__name"):
+        by_org.setdefault(role.organisation_id, (role.organisation, []))[1].append(role.kind)
+    return [Membership(org, tuple(sorted(kinds, key=order.index))) for org, kinds in by_org.values()]
+
+
+def consent_current_version(organisation: Organisation) -> ConsentVersion | None:
+    """The newest version in effect today."""
+    return organisation.consent_versions.filter(effective_date__lte=timezone.localdate()).order_by("-version").first()
+
+
+def consent_latest_decision(*, user: User, organisation: Organisation) -> ConsentDecision | None:
+    return (
+        ConsentDecision.objects.filter(user=user, consent_version__organisation=organisation)
+        .select_related("consent_version")
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def consent_is_active(*, user: User, organisation: Organisation) -> bool:
+    """True when the user's latest decision accepts the version in effect now.
+
+    False after a withdrawal, before any acceptance, and when a newer version
+    has taken effect since: data collection checks this before it collects.
+    """
+    current = consent_current_version(organisation)
+    if current is None:
+        return False
+    latest = consent_latest_decision(user=user, organisation=organisation)
+    return (
+        latest is not None and latest.action == ConsentDecision.Action.GIVEN and latest.consent_version_id == current.pk
+    )
+
+
+def people_in(organisation: Organisation) -> QuerySet[Role]:
+    return Role.objects.filter(organisation=organisation).select_related("user").order_by("kind", "user__email")
+
+
+def role_counts(organisation: Organisation) -> dict[str, int]:
+    rows = Role.objects.filter(organisation=organisation).values("kind").annotate(n=Count("id"))
+    counts = {kind: 0 for kind in RoleKind.values}
+    counts.update({row["kind"]: row["n"] for row in rows})
+    return counts
+
+
+def consented_member_count(organisation: Organisation) -> int:
+    """Members whose latest consent decision accepts the current version."""
+    current = consent_current_version(organisation)
+    if current is None:
+        return 0
+    member_ids = Role.objects.filter(organisation=organisation, kind=RoleKind.MEMBER).values("user_id")
+    latest: dict[int, ConsentDecision] = {}
+    for decision in ConsentDecision.objects.filter(
+        consent_version__organisation=organisation, user_id__in=member_ids
+    ).order_by("user_id", "at", "id"):
+        latest[decision.user_id] = decision
+    return sum(
+        1 for d in latest.values() if d.action == ConsentDecision.Action.GIVEN and d.consent_version_id == current.pk
+    )
+
+
+def pending_invitations(organisation: Organisation) -> QuerySet[Invitation]:
+    return organisation.invitations.filter(used_at__isnull=True, expires_at__gt=timezone.now()).order_by("-created_at")

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("profile/", views.profile, name="profile"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("o/<slug:slug>/", views.member_dashboard, name="member_dashboard"),
+    path("o/<slug:slug>/consent/", views.consent, name="consent"),
+    path("o/<slug:slug>/consent/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("o/<slug:slug>/facilitator/", views.facilitator_dashboard, name="facilitator_dashboard"),
+    path("o/<slug:slug>/lead/", views.lead_dashboard, name="lead_dashboard"),
+    path("o/<slug:slug>/lead/roles/<int:role_id>/remove/", views.role_remove, name="role_remove"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,96 @@
+"""Fixtures shared by every test.
+
+Services: a test that needs PostgreSQL or Redis asks for the ``real_stack``
+fixture. On a laptop without them it is skipped; with CI=true set, a skipped
+test fails the run (see ``pytest_runtest_makereport``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+
+from peersupport.celery import app as celery_app
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config):
+    # Fast hashing: tests create many users. Production keeps Django's default.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _real_stack_configured() -> bool:
+    return bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without DATABASE_URL and REDIS_URL, tests marked ``integration`` are deselected, not skipped.
+
+    `make test` with both set (as .ci/run does on its second pass) runs them.
+    """
+    if _real_stack_configured():
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("integration") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config._real_stack_deselected = len(drop)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    n = getattr(config, "_real_stack_deselected", 0)
+    if n:
+        terminalreporter.write_line(
+            f"{n} integration tests need PostgreSQL and Redis: run `make test` with DATABASE_URL and REDIS_URL set."
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped under CI=true, where nothing may be skipped: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """allauth's rate limits live in the cache: start every test with none used."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(request):
+    """Tasks run eagerly unless the test drives a real worker (``real_worker`` marker)."""
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def real_stack():
+    """Require the real PostgreSQL + Redis stack (DATABASE_URL and REDIS_URL)."""
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (the real stack)")
+    if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (e-mail, jobs) as a committed request would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -1,0 +1,52 @@
+"""`seed_demo` builds two organisations once; running it again changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.urls import reverse
+
+from peersupport import demo
+from peersupport.models import Organisation, RoleKind
+
+pytestmark = pytest.mark.django_db
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def test_seed_demo_twice_leaves_identical_row_counts():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = row_counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert row_counts() == first
+    assert Organisation.objects.count() == 2
+    for org in Organisation.objects.all():
+        kinds = list(org.roles.values_list("kind", flat=True))
+        assert kinds.count(RoleKind.LEAD) == 1
+        assert kinds.count(RoleKind.FACILITATOR) == 2
+        assert kinds.count(RoleKind.MEMBER) == demo.MEMBERS_PER_ORGANISATION
+    printed = out.getvalue()
+    assert demo.DEMO_PASSWORD in printed
+    assert "lead@northbridge.example" in printed
+
+
+def test_the_printed_demo_logins_work(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    for _, email in demo.demo_logins():
+        response = client.post(reverse("account_login"), {"login": email, "password": demo.DEMO_PASSWORD})
+        assert response.status_code == 302, email
+        assert response.url == reverse("home")
+        client.logout()
+
+
+def test_a_demo_member_sees_their_dashboard_and_not_the_other_organisation(client):
+    call_command("seed_demo", stdout=io.StringIO())
+    client.post(reverse("account_login"), {"login": "member01@northbridge.example", "password": demo.DEMO_PASSWORD})
+    assert client.get(reverse("member_dashboard", args=["northbridge"])).status_code == 200
+    assert client.get(reverse("member_dashboard", args=["riverside"])).status_code == 404
