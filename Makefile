@@ -45,7 +45,7 @@ test: $(VENV)/.installed-dev
 	$(PY) -m pytest
 
 test-e2e: $(VENV)/.installed-dev
-	$(PY) -m pytest tests/e2e -m e2e -p no:randomly
+	$(PY) -m pytest tests/e2e -m e2e
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
