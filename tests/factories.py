@@ -70,3 +70,70 @@ def consenting_member(organisation: Organisation, **kwargs) -> User:
     user = person(organisation, RoleKind.MEMBER, **kwargs)
     ConsentDecision.objects.create(user=user, consent_version=version, action=ConsentDecision.Action.GIVEN)
     return user
+
+
+# --- Groups ---------------------------------------------------------------------
+
+from groups.models import (  # noqa: E402
+    Curriculum,
+    CurriculumKind,
+    CurriculumUnit,
+    GroupFacilitator,
+    GroupFormat,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    SupportGroup,
+)
+from groups.models import Facilitation as FacilitationKind  # noqa: E402
+
+
+class CurriculumFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Curriculum
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    kind = CurriculumKind.SELF_MANAGEMENT
+    title = factory.Sequence(lambda n: f"Course {n}")
+
+    @factory.post_generation
+    def units(obj, create, extracted, **kwargs):
+        if create:
+            for position in range(1, (extracted if extracted is not None else 8) + 1):
+                CurriculumUnit.objects.create(curriculum=obj, position=position, title=f"Class {position}")
+
+
+class SupportGroupFactory(factory.django.DjangoModelFactory):
+    """A peer-led structured group by default; pass ``format=GroupFormat.UNSTRUCTURED, curriculum=None`` for others."""
+
+    class Meta:
+        model = SupportGroup
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Group {n}")
+    curriculum = factory.SubFactory(CurriculumFactory, organisation=factory.SelfAttribute("..organisation"))
+    format = GroupFormat.STRUCTURED
+    facilitation = FacilitationKind.PEER_LED
+    delivery = "online"
+    capacity = 12
+    time_zone = "Europe/London"
+    online_url = "https://meet.example.org/room-42"
+    status = "running"
+
+
+def facilitated_group(organisation: Organisation | None = None, **kwargs) -> tuple[SupportGroup, User]:
+    """A group with one facilitator who holds the facilitator role in its organisation."""
+    group = SupportGroupFactory(**({"organisation": organisation} if organisation else {}), **kwargs)
+    facilitator = person(group.organisation, RoleKind.FACILITATOR)
+    GroupFacilitator.objects.create(group=group, user=facilitator)
+    return group, facilitator
+
+
+def active_member(group: SupportGroup, **kwargs) -> Membership:
+    """A consenting member with an active membership (and its history row)."""
+    user = consenting_member(group.organisation, **kwargs)
+    now = timezone.now()
+    membership = Membership.objects.create(group=group, user=user, status=MembershipStatus.ACTIVE, joined_at=now)
+    MembershipEvent.objects.create(membership=membership, to_status=MembershipStatus.ACTIVE, at=now, via="test")
+    return membership
