@@ -14,6 +14,7 @@ urlpatterns = [
     path("o/<slug:slug>/facilitator/", views.facilitator_dashboard, name="facilitator_dashboard"),
     path("o/<slug:slug>/lead/", views.lead_dashboard, name="lead_dashboard"),
     path("o/<slug:slug>/lead/roles/<int:role_id>/remove/", views.role_remove, name="role_remove"),
+    path("", include("outcomes.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

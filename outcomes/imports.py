@@ -1,0 +1,205 @@
+"""Importing answers collected on paper or in another system, from a long-format CSV.
+
+One row per item answer::
+
+    participant_email,group,time_point,instrument,item,value,completed_date
+    sam@example.org,Tuesday recovery group,baseline,phq9,1,2,2026-03-03
+
+``group`` is the group's name (or its number); ``instrument`` is a code, or
+``code@version``; ``item`` is the item's number. The file is validated row by
+row and imported all-or-nothing; answers are scored exactly as if given online.
+Importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from groups.models import Membership, MembershipStatus, SupportGroup
+from peersupport.models import Organisation
+from peersupport.selectors import consent_is_active
+
+from .definitions import InstrumentDefinition, load_all
+from .models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
+from .responses import AnswerError, response_submit
+
+COLUMNS = ("participant_email", "group", "time_point", "instrument", "item", "value", "completed_date")
+MAX_ROWS = 200_000
+
+
+@dataclass
+class RowError:
+    line: int
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    responses_created: int = 0
+    responses_unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _definition(code: str) -> InstrumentDefinition | None:
+    definitions = load_all()
+    if "@" in code:
+        name, _, version = code.partition("@")
+        return definitions.get((name, int(version))) if version.isdigit() else None
+    versions = [v for (c, v) in definitions if c == code]
+    return definitions[(code, max(versions))] if versions else None
+
+
+def import_responses(*, organisation: Organisation, text: str) -> ImportReport:
+    """Validate every row, then import all of it or none of it."""
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        report.errors.append(
+            RowError(1, f"The header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}.")
+        )
+        return report
+
+    groups_by_name = defaultdict(list)
+    for group in SupportGroup.objects.filter(organisation=organisation):
+        groups_by_name[group.name.strip().lower()].append(group)
+        groups_by_name[str(group.pk)].append(group)
+    memberships = {
+        (m.group_id, m.user.email.lower()): m
+        for m in Membership.objects.filter(group__organisation=organisation).select_related("user", "group")
+    }
+    consent_cache: dict[int, bool] = {}
+
+    # (membership id, time point, instrument) → answers, completed date, first line
+    bundles: dict[tuple, dict] = {}
+    for line, row in enumerate(reader, start=2):
+        report.rows += 1
+        if report.rows > MAX_ROWS:
+            report.errors.append(RowError(line, f"The file has more than {MAX_ROWS} rows; split it."))
+            break
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+
+        def fail(message: str, line=line) -> None:
+            report.errors.append(RowError(line, message))
+
+        group_matches = groups_by_name.get(row["group"].lower(), [])
+        if len(group_matches) != 1:
+            problem = "no such group" if not group_matches else "more than one group has this name; use its number"
+            fail(f"group “{row['group']}”: {problem}.")
+            continue
+        group = group_matches[0]
+        membership = memberships.get((group.pk, row["participant_email"].lower()))
+        if membership is None or membership.status in (MembershipStatus.INVITED, MembershipStatus.REQUESTED):
+            fail(f"participant “{row['participant_email']}” is not a member of “{group.name}”.")
+            continue
+        if membership.user_id not in consent_cache:
+            consent_cache[membership.user_id] = consent_is_active(user=membership.user, organisation=organisation)
+        if not consent_cache[membership.user_id]:
+            fail(f"participant “{row['participant_email']}” has not given (or has withdrawn) consent.")
+            continue
+        if row["time_point"] not in TimePoint.values:
+            fail(f"time_point “{row['time_point']}” must be one of: {', '.join(TimePoint.values)}.")
+            continue
+        defn = _definition(row["instrument"])
+        if defn is None:
+            fail(f"instrument “{row['instrument']}” is not installed.")
+            continue
+        items = {str(item.number): item for item in defn.items}
+        item = items.get(row["item"])
+        if item is None:
+            fail(f"{defn.code} has no item {row['item']!r} (items 1–{len(defn.items)}).")
+            continue
+        try:
+            completed = dt.date.fromisoformat(row["completed_date"])
+        except ValueError:
+            fail(f"completed_date “{row['completed_date']}” must be a date like 2026-03-31.")
+            continue
+        if completed > timezone.localdate():
+            fail(f"completed_date {completed} is in the future.")
+            continue
+        key = (membership.pk, row["time_point"], defn.code)
+        bundle = bundles.setdefault(
+            key, {"membership": membership, "defn": defn, "answers": {}, "completed": completed, "line": line}
+        )
+        if bundle["defn"].version != defn.version:
+            fail(f"{defn.code}: one response cannot mix instrument versions.")
+            continue
+        if bundle["completed"] != completed:
+            fail("all rows of one response must share its completed_date.")
+            continue
+        if item.key in bundle["answers"]:
+            fail(f"{defn.code} item {item.number} is given twice for this participant and time point.")
+            continue
+        bundle["answers"][item.key] = row["value"]
+
+    if report.errors:
+        return report
+    try:
+        with transaction.atomic():
+            for (_, time_point, _code), bundle in bundles.items():
+                _import_bundle(report, time_point=time_point, **bundle)
+            if report.errors:
+                raise _Rollback
+    except _Rollback:
+        report.responses_created = 0
+    return report
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _import_bundle(report: ImportReport, *, membership, defn, answers, completed, line, time_point) -> None:
+    submitted_at = dt.datetime.combine(completed, dt.time(12), tzinfo=dt.UTC)
+    assessment, _ = Assessment.objects.get_or_create(
+        membership=membership,
+        time_point=time_point,
+        defaults={"status": AssessmentStatus.OPEN, "opens_at": submitted_at, "closes_at": submitted_at},
+    )
+    pair = [defn.code, defn.version]
+    if pair not in assessment.instruments:
+        assessment.instruments = [*assessment.instruments, pair]
+        if assessment.status in (AssessmentStatus.UPCOMING, AssessmentStatus.EXPIRED):
+            assessment.status = AssessmentStatus.OPEN
+        assessment.save(update_fields=["instruments", "status"])
+    existing = Response.objects.filter(assessment=assessment, instrument_code=defn.code).first()
+    if existing is not None and existing.submitted_at is not None:
+        same = {k: str(v) for k, v in existing.answers.items() if v is not None} == {
+            k: str(int(float(v)) if float(v).is_integer() else v) for k, v in answers.items()
+        }
+        if same:
+            report.responses_unchanged += 1
+        else:
+            report.errors.append(
+                RowError(
+                    line, f"{defn.code} at {time_point} for this participant is already stored with other answers."
+                )
+            )
+        return
+    try:
+        response_submit(
+            assessment=assessment,
+            defn=defn,
+            raw=answers,
+            source=ResponseSource.IMPORT,
+            submitted_at=submitted_at,
+            check=False,
+        )
+    except AnswerError as exc:
+        for message in exc.errors.values():
+            report.errors.append(RowError(line, f"{defn.code}: {message}"))
+        return
+    report.responses_created += 1

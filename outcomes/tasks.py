@@ -1,0 +1,40 @@
+"""Celery entry points for outcomes. Thin: each calls a service."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
+    retry_backoff=15,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=10,
+    soft_time_limit=60,
+)
+def notify_risk_alert(alert_id: int) -> bool:
+    from .risk import alert_notify
+
+    return alert_notify(alert_id)
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def advance_assessments() -> dict:
+    """Open, remind and expire assessments (every 15 minutes, by beat)."""
+    from .plans import assessments_advance
+
+    report = assessments_advance()
+    return {k: v for k, v in vars(report).items() if k != "skipped"}
+
+
+@shared_task
+def create_assessments(membership_id: int) -> int:
+    from groups.models import Membership
+
+    from .plans import assessments_ensure
+
+    membership = Membership.objects.filter(pk=membership_id).select_related("group").first()
+    return assessments_ensure(membership) if membership else 0
