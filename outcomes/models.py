@@ -26,6 +26,9 @@ class InstrumentText(models.Model):
     language = models.CharField(max_length=10, default="en")
     instructions = models.TextField(blank=True)
     items = models.JSONField(help_text=_("Item key → wording."))
+    option_labels = models.JSONField(
+        default=dict, blank=True, help_text=_("Option set name → {value: label}, for options without a built-in label.")
+    )
     licence_declaration = models.TextField(
         help_text=_("Who holds the licence, its reference, and that the wording is unaltered.")
     )

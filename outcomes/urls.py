@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import lead_views, views
 
 app_name = "outcomes"
 
@@ -9,10 +9,22 @@ urlpatterns = [
     path("o/<slug:slug>/questionnaires/<int:assessment_id>/", views.assessment, name="assessment"),
     path("o/<slug:slug>/questionnaires/<int:assessment_id>/support/", views.support, name="support"),
     path("o/<slug:slug>/questionnaires/<int:assessment_id>/<slug:code>/", views.instrument, name="instrument"),
-    path(
-        "o/<slug:slug>/questionnaires/<int:assessment_id>/<slug:code>/autosave/", views.autosave, name="autosave"
-    ),
+    path("o/<slug:slug>/questionnaires/<int:assessment_id>/<slug:code>/autosave/", views.autosave, name="autosave"),
     path("o/<slug:slug>/my-scores/", views.my_scores, name="my_scores"),
     path("o/<slug:slug>/completion/", views.completion, name="completion"),
     path("o/<slug:slug>/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("o/<slug:slug>/lead/instruments/", lead_views.instruments, name="lead_instruments"),
+    path(
+        "o/<slug:slug>/lead/instruments/<slug:code>@<int:version>/text/",
+        lead_views.instrument_text,
+        name="lead_instrument_text",
+    ),
+    path("o/<slug:slug>/lead/plans/", lead_views.plans, name="lead_plans"),
+    path("o/<slug:slug>/lead/plans/<int:plan_id>/", lead_views.plan, name="lead_plan"),
+    path(
+        "o/<slug:slug>/lead/plans/<int:plan_id>/time-points/<int:time_point_id>/remove/",
+        lead_views.plan_time_point_remove,
+        name="lead_plan_time_point_remove",
+    ),
+    path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
 ]

@@ -1,0 +1,192 @@
+"""Lead pages: instrument wording, measurement plans, importing answers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from groups.models import Curriculum, SupportGroup
+from peersupport.permissions import Perm, organisation_for
+
+from .definitions import load_all
+from .forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
+from .imports import COLUMNS, import_responses
+from .instruments_text import text_status
+from .models import InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
+
+
+def _lead_org(request: HttpRequest, slug: str):
+    return organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
+
+
+def _definition_or_404(code: str, version: int):
+    defn = load_all().get((code, version))
+    if defn is None:
+        raise Http404("No such instrument.")
+    return defn
+
+
+@login_required
+def instruments(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    rows = [(defn, text_status(defn, organisation)) for _key, defn in sorted(load_all().items())]
+    return render(request, "outcomes/lead/instruments.html", {"organisation": organisation, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def instrument_text(request: HttpRequest, slug: str, code: str, version: int) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    defn = _definition_or_404(code, version)
+    if text_status(defn, organisation) == "built_in":
+        messages.info(request, _("This questionnaire's wording is built in."))
+        return redirect("outcomes:lead_instruments", organisation.slug)
+    existing = InstrumentText.objects.filter(
+        organisation=organisation, instrument_code=defn.code, instrument_version=defn.version, language="en"
+    ).first()
+    initial = {}
+    if existing:
+        initial = {"licence_declaration": existing.licence_declaration, "instructions": existing.instructions}
+        initial.update({f"item_{k}": v for k, v in existing.items.items()})
+        for set_name, labels in existing.option_labels.items():
+            initial.update({f"option_{set_name}_{value}": label for value, label in labels.items()})
+    form = InstrumentTextForm(request.POST or None, definition=defn, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        InstrumentText.objects.update_or_create(
+            organisation=organisation,
+            instrument_code=defn.code,
+            instrument_version=defn.version,
+            language="en",
+            defaults={
+                "items": form.items(),
+                "option_labels": form.option_labels(),
+                "instructions": form.cleaned_data["instructions"],
+                "licence_declaration": form.cleaned_data["licence_declaration"],
+                "uploaded_by": request.user,
+            },
+        )
+        messages.success(request, _("The wording of %(title)s is saved.") % {"title": defn.title})
+        return redirect("outcomes:lead_instruments", organisation.slug)
+    return render(
+        request, "outcomes/lead/instrument_text.html", {"organisation": organisation, "defn": defn, "form": form}
+    )
+
+
+def _targets(organisation) -> list[tuple[str, str]]:
+    groups = [(f"group:{g.pk}", _("Group: %(n)s") % {"n": g.name}) for g in organisation.support_groups.all()]
+    curricula = [
+        (f"curriculum:{c.pk}", _("Curriculum: %(t)s (v%(v)s)") % {"t": c.title, "v": c.version})
+        for c in organisation.curricula.all()
+    ]
+    return groups + curricula
+
+
+def _instrument_choices(organisation) -> list[tuple[str, str]]:
+    return [
+        (f"{defn.code}@{defn.version}", defn.title)
+        for _key, defn in sorted(load_all().items())
+        if text_status(defn, organisation) != "missing"
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plans(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    form = PlanForm(request.POST or None, targets=_targets(organisation))
+    if request.method == "POST" and form.is_valid():
+        kind, _sep, pk = form.cleaned_data["target"].partition(":")
+        target = {}
+        if kind == "group":
+            target["group"] = SupportGroup.objects.get(pk=pk, organisation=organisation)
+        else:
+            target["curriculum"] = Curriculum.objects.get(pk=pk, organisation=organisation)
+        if MeasurementPlan.objects.filter(**target).exists():
+            form.add_error("target", _("This already has a plan: change that one."))
+        else:
+            plan = MeasurementPlan.objects.create(
+                organisation=organisation, name=form.cleaned_data["name"], created_by=request.user, **target
+            )
+            return redirect("outcomes:lead_plan", organisation.slug, plan.pk)
+    existing = MeasurementPlan.objects.filter(organisation=organisation).select_related("group", "curriculum")
+    return render(request, "outcomes/lead/plans.html", {"organisation": organisation, "plans": existing, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan(request: HttpRequest, slug: str, plan_id: int) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    the_plan = MeasurementPlan.objects.filter(pk=plan_id, organisation=organisation).first()
+    if the_plan is None:
+        raise Http404("No such plan.")
+    form = TimePointForm(request.POST or None, instruments=_instrument_choices(organisation))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if the_plan.time_points.filter(time_point=data["time_point"]).exists():
+            form.add_error("time_point", _("This plan already has that time point."))
+        else:
+            with transaction.atomic():
+                tp = PlanTimePoint.objects.create(
+                    plan=the_plan,
+                    time_point=data["time_point"],
+                    anchor=data["anchor"],
+                    opens_days=data["opens_days"],
+                    closes_days=data["closes_days"],
+                )
+                for position, key in enumerate(data["instruments"]):
+                    code, _sep, version = key.partition("@")
+                    PlanInstrument.objects.create(
+                        time_point=tp, instrument_code=code, instrument_version=int(version), position=position
+                    )
+            messages.success(request, _("Time point added. Members' assessments are created by the next run."))
+            return redirect("outcomes:lead_plan", organisation.slug, the_plan.pk)
+    time_points = the_plan.time_points.prefetch_related("instruments")
+    return render(
+        request,
+        "outcomes/lead/plan.html",
+        {"organisation": organisation, "plan": the_plan, "time_points": time_points, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def plan_time_point_remove(request: HttpRequest, slug: str, plan_id: int, time_point_id: int) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    tp = PlanTimePoint.objects.filter(pk=time_point_id, plan_id=plan_id, plan__organisation=organisation).first()
+    if tp is None:
+        raise Http404("No such time point.")
+    if tp.assessments.exclude(status="upcoming").exists():
+        messages.error(request, _("Members have already been asked at this time point: it cannot be removed."))
+    else:
+        tp.assessments.filter(status="upcoming").delete()
+        tp.delete()
+        messages.success(request, _("Time point removed."))
+    return redirect("outcomes:lead_plan", organisation.slug, plan_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = import_responses(organisation=organisation, text=form.cleaned_data["file"])
+        if report.ok:
+            messages.success(
+                request,
+                _("Imported %(n)s responses (%(u)s were already there).")
+                % {"n": report.responses_created, "u": report.responses_unchanged},
+            )
+            return redirect("outcomes:lead_import", organisation.slug)
+    return render(
+        request,
+        "outcomes/lead/import.html",
+        {"organisation": organisation, "form": form, "report": report, "columns": COLUMNS},
+        status=400 if report and not report.ok else 200,
+    )

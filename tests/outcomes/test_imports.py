@@ -1,0 +1,90 @@
+"""Importing paper and legacy answers: validated row by row, all-or-nothing, scored as online, idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from outcomes.models import Response
+from tests.factories import active_member, facilitated_group
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "participant_email,group,time_point,instrument,item,value,completed_date\n"
+
+
+@pytest.fixture
+def group_and_member():
+    group, _ = facilitated_group(name="Tuesday recovery group")
+    return group, active_member(group, email="sam@example.org")
+
+
+def phq9_rows(email="sam@example.org", group="Tuesday recovery group", value="1", date="2026-03-03"):
+    return "".join(f"{email},{group},baseline,phq9,{n},{value},{date}\n" for n in range(1, 10))
+
+
+def run(tmp_path, org, text):
+    path = tmp_path / "answers.csv"
+    path.write_text(text, encoding="utf-8")
+    call_command("import_responses", str(path), "--org", org.slug)
+
+
+def test_a_valid_file_is_imported_and_scored_as_if_answered_online(tmp_path, group_and_member):
+    group, membership = group_and_member
+    run(tmp_path, group.organisation, HEADER + phq9_rows())
+    response = Response.objects.get()
+    assert response.assessment.membership == membership
+    assert response.source == "import"
+    assert response.total == 9.0
+    assert response.scores["bands"]
+    assert str(response.submitted_at.date()) == "2026-03-03"
+
+
+def test_importing_the_same_file_twice_changes_nothing(tmp_path, group_and_member):
+    group, _ = group_and_member
+    run(tmp_path, group.organisation, HEADER + phq9_rows())
+    run(tmp_path, group.organisation, HEADER + phq9_rows())
+    assert Response.objects.count() == 1
+
+
+def test_one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported(tmp_path, group_and_member, capsys):
+    group, _ = group_and_member
+    rows = phq9_rows()
+    rows += "sam@example.org,Tuesday recovery group,post,phq9,1,7,2026-05-01\n"
+    rows += "nobody@example.org,Tuesday recovery group,post,phq9,1,1,2026-05-01\n"
+    rows += "sam@example.org,No such group,post,phq9,1,1,2026-05-01\n"
+    rows += "sam@example.org,Tuesday recovery group,later,phq9,1,1,2026-05-01\n"
+    rows += "sam@example.org,Tuesday recovery group,post,nosuch,1,1,2026-05-01\n"
+    rows += "sam@example.org,Tuesday recovery group,post,phq9,1,1,31/05/2026\n"
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        run(tmp_path, group.organisation, HEADER + rows)
+    err = capsys.readouterr().err
+    assert "line 12: participant “nobody@example.org” is not a member" in err
+    assert "line 13: group “No such group”: no such group" in err
+    assert "line 14: time_point “later”" in err
+    assert "line 15: instrument “nosuch” is not installed" in err
+    assert "line 16: completed_date “31/05/2026” must be a date" in err
+    assert Response.objects.count() == 0
+
+
+def test_an_out_of_range_value_rejects_the_file(tmp_path, group_and_member, capsys):
+    group, _ = group_and_member
+    with pytest.raises(CommandError):
+        run(tmp_path, group.organisation, HEADER + phq9_rows(value="7"))
+    assert "choose one of the answers shown" in capsys.readouterr().err
+    assert Response.objects.count() == 0
+
+
+def test_a_member_of_another_organisation_cannot_be_imported_into_this_one(tmp_path, group_and_member, capsys):
+    group, _ = group_and_member
+    other_group, _ = facilitated_group(name="Elsewhere")
+    active_member(other_group, email="outsider@example.org")
+    with pytest.raises(CommandError):
+        run(tmp_path, group.organisation, HEADER + phq9_rows(email="outsider@example.org", group="Elsewhere"))
+    assert "no such group" in capsys.readouterr().err
+
+
+def test_a_file_without_the_columns_is_refused(tmp_path, group_and_member):
+    group, _ = group_and_member
+    with pytest.raises(CommandError):
+        run(tmp_path, group.organisation, "email,score\nsam@example.org,3\n")
