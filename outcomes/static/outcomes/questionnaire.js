@@ -1,19 +1,19 @@
 // Saves each answer as it is given, so a member can reload or switch device without losing it.
-// The form works without this script: "Save and finish later" and "Submit" post the whole form.
+// The form works without this script: "Save and finish later" and "Submit" post the whole form,
+// so a submit never waits for an autosave (a late autosave of a submitted questionnaire changes nothing).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-autosave-url]");
   if (!form || !window.fetch) { return; }
   var status = document.getElementById("autosave-status");
   var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  var pending = null;
 
   function say(text) { if (status) { status.textContent = text; } }
 
   function save(name, value) {
     var body = new FormData();
     body.append(name, value);
-    pending = fetch(form.dataset.autosaveUrl, {
+    fetch(form.dataset.autosaveUrl, {
       method: "POST",
       body: body,
       headers: { "X-CSRFToken": token },
@@ -28,16 +28,5 @@
   form.addEventListener("change", function (event) {
     var input = event.target;
     if (input.name && input.name !== "csrfmiddlewaretoken") { save(input.name, input.value); }
-  });
-  // Let a pending autosave finish before a submit navigates away.
-  form.addEventListener("submit", function (event) {
-    if (pending && !form.dataset.waited) {
-      event.preventDefault();
-      var submitter = event.submitter;
-      pending.finally(function () {
-        form.dataset.waited = "1";
-        if (submitter) { form.requestSubmit(submitter); } else { form.submit(); }
-      });
-    }
   });
 }());
