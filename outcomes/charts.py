@@ -53,8 +53,7 @@ def series_chart(
         lo, hi = lo - 1, hi + 1
     n = len(values)
     x_of = [
-        _scale(i, 0, max(n - 1, 1), PAD_LEFT + 10, WIDTH - PAD_RIGHT - 10) if n > 1 else (WIDTH / 2)
-        for i in range(n)
+        _scale(i, 0, max(n - 1, 1), PAD_LEFT + 10, WIDTH - PAD_RIGHT - 10) if n > 1 else (WIDTH / 2) for i in range(n)
     ]
 
     def y_of(v: float) -> float:

@@ -230,3 +230,132 @@ class RiskAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.response}"
+
+
+# --- Evaluation aggregates: written only by outcomes.aggregation ---------------------------------
+
+
+class CohortDimension(models.TextChoices):
+    ORGANISATION = "organisation", _("Whole organisation")
+    CURRICULUM = "curriculum", _("Curriculum (programme)")
+    GROUP = "group", _("Group")
+    FORMAT = "format", _("Group format")
+    CURRICULUM_KIND = "curriculum_kind", _("Curriculum kind")
+    DELIVERY = "delivery", _("Delivery mode")
+    AUDIENCE = "audience", _("Audience")
+
+
+class CohortState(models.Model):
+    """A cohort whose figures are computed together, with its freshness.
+
+    ``marked_at`` moves forward whenever a response in the cohort is submitted or
+    imported (in the same transaction); a recompute clears ``stale`` only if no
+    mark arrived after it started, so a burst during a recompute is never lost.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cohorts")
+    dimension = models.CharField(max_length=20, choices=CohortDimension.choices)
+    value = models.CharField(max_length=60, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    stale = models.BooleanField(default=True)
+    marked_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organisation", "dimension", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "dimension", "value"], name="cohort_unique"),
+        ]
+        indexes = [models.Index(fields=["stale", "marked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.dimension}={self.value or '*'}"
+
+
+class OutcomeSummary(models.Model):
+    """Descriptives of one scale at one time point in one cohort (all available data)."""
+
+    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="outcome_summaries")
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40, help_text=_('"total" or a subscale name'))
+    time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    n = models.PositiveIntegerField()
+    mean = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+    median = models.FloatField(null=True)
+    q1 = models.FloatField(null=True)
+    q3 = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "instrument_code", "scale", "time_point"], name="outcome_summary_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.instrument_code}/{self.scale} {self.time_point}: n={self.n}"
+
+
+class ChangeSummary(models.Model):
+    """Paired change between two time points over members with both (completers)."""
+
+    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="change_summaries")
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40)
+    from_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    to_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    higher_is_better = models.BooleanField()
+    n_pairs = models.PositiveIntegerField()
+    mean_change = models.FloatField(null=True)
+    sd_change = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    t = models.FloatField(null=True)
+    p = models.FloatField(null=True)
+    p_wilcoxon = models.FloatField(null=True)
+    wilcoxon_method = models.CharField(max_length=20, blank=True)
+    d_z = models.FloatField(null=True)
+    d_av = models.FloatField(null=True)
+    g_av = models.FloatField(null=True)
+    g_av_ci_low = models.FloatField(null=True)
+    g_av_ci_high = models.FloatField(null=True)
+    r_pre_post = models.FloatField(null=True)
+    improved = models.PositiveIntegerField(null=True)
+    unchanged = models.PositiveIntegerField(null=True)
+    deteriorated = models.PositiveIntegerField(null=True)
+    recovered = models.PositiveIntegerField(null=True)
+    rci_parameters = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "instrument_code", "scale", "from_time_point", "to_time_point"],
+                name="change_summary_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.instrument_code}/{self.scale} {self.from_time_point}→{self.to_time_point}"
+
+
+class FlowSummary(models.Model):
+    """Participant flow and attendance dose of a cohort (CONSORT-style)."""
+
+    cohort = models.OneToOneField(CohortState, on_delete=models.CASCADE, related_name="flow")
+    enrolled = models.PositiveIntegerField()
+    started = models.PositiveIntegerField(help_text=_("Attended at least one session."))
+    completed_group = models.PositiveIntegerField()
+    withdrawn = models.PositiveIntegerField()
+    withdrawal_reasons = models.JSONField(default=dict)
+    assessments_done = models.JSONField(default=dict, help_text=_("Time point → members with it completed."))
+    dose_n = models.PositiveIntegerField(default=0)
+    dose_median = models.FloatField(null=True)
+    dose_q1 = models.FloatField(null=True)
+    dose_q3 = models.FloatField(null=True)
+    dose_share_half = models.FloatField(null=True, help_text=_("Share attending at least half the sessions offered."))
+
+    def __str__(self) -> str:
+        return f"Flow of {self.cohort}"

@@ -223,6 +223,11 @@ class AuditEvent(models.Model):
         INVITATION_SENT = "invitation_sent", _("Invitation sent")
         INVITATION_USED = "invitation_used", _("Invitation used")
         CONSENT_VERSION_PUBLISHED = "consent_version_published", _("Consent version published")
+        MEMBERSHIP_CHANGED = "membership_changed", _("Group membership changed")
+        GROUP_CHANGED = "group_changed", _("Group created or changed")
+        RESPONSES_VIEWED = "responses_viewed", _("Answers viewed")
+        RESPONSES_IMPORTED = "responses_imported", _("Answers imported")
+        EXPORT = "export", _("Data exported")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
