@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from peersupport.selectors import consent_is_active
 
 from . import risk
+from .aggregation import mark_stale_for_response
 from .definitions import InstrumentDefinition
 from .models import Assessment, AssessmentStatus, Response, ResponseSource
 from .scoring import ScoringInputError, score
@@ -164,4 +165,5 @@ def response_submit(
         assessment.status = AssessmentStatus.COMPLETED
         assessment.completed_at = response.submitted_at
         assessment.save(update_fields=["status", "completed_at"])
+    mark_stale_for_response(response)
     return SubmitResult(response, True, tuple(alerts), completed)

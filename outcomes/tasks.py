@@ -38,3 +38,19 @@ def create_assessments(membership_id: int) -> int:
 
     membership = Membership.objects.filter(pk=membership_id).select_related("group").first()
     return assessments_ensure(membership) if membership else 0
+
+
+@shared_task(soft_time_limit=900, time_limit=960, acks_late=True)
+def recompute_organisation(organisation_id: int) -> int:
+    """Recompute the organisation's stale cohorts (queued after submits, coalesced)."""
+    from .aggregation import recompute_stale
+
+    return recompute_stale(organisation_id=organisation_id)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def sweep_stale_cohorts() -> int:
+    """Recompute anything still stale: a lost message delays a figure, never loses it (every 5 minutes)."""
+    from .aggregation import recompute_stale
+
+    return recompute_stale()

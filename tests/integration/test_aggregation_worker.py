@@ -1,0 +1,69 @@
+"""With PostgreSQL, Redis and a real worker: lost recomputes are swept up; bursts coalesce."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+
+from outcomes import aggregation
+from outcomes.models import CohortState
+from outcomes.tasks import sweep_stale_cohorts
+from peersupport.celery import app as celery_app
+from tests.factories import active_member, facilitated_group
+from tests.outcomes.test_aggregation import answered
+
+pytestmark = [pytest.mark.integration, pytest.mark.real_worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def broker(real_stack):
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield
+    celery_app.control.purge()
+
+
+def queued(task: str = "outcomes.tasks.recompute_organisation") -> int:
+    """How many messages for ``task`` wait in the broker's default queue."""
+    with celery_app.connection_for_write() as conn:
+        messages = conn.default_channel.client.lrange("celery", 0, -1)
+    return sum(1 for raw in messages if json.loads(raw)["headers"]["task"] == task)
+
+
+def test_a_burst_of_submits_queues_one_recompute(broker):
+    group, _ = facilitated_group()
+    for _ in range(100):
+        with transaction.atomic():
+            answered(active_member(group), "baseline", 20)
+            aggregation.mark_stale(group)
+    time.sleep(0.2)
+    assert queued() == 1
+
+
+def test_killing_the_worker_before_the_recompute_leaves_the_cohort_stale_and_the_sweep_fixes_it(broker):
+    group, _ = facilitated_group()
+    with transaction.atomic():
+        answered(active_member(group), "baseline", 20)
+        aggregation.mark_stale(group)
+    assert queued() == 1
+    celery_app.control.purge()  # the worker died with the message: it is gone
+    assert CohortState.objects.filter(stale=True).count() == 7
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert sweep_stale_cohorts.delay().get(timeout=60) == 7
+    assert not CohortState.objects.filter(stale=True).exists()
+
+
+def test_a_submit_is_fresh_soon_after_commit_with_a_worker_running(broker):
+    group, _ = facilitated_group()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with transaction.atomic():
+            answered(active_member(group), "baseline", 20)
+            aggregation.mark_stale(group)
+        deadline = time.monotonic() + 20
+        while CohortState.objects.filter(stale=True).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not CohortState.objects.filter(stale=True).exists()
