@@ -202,7 +202,7 @@ def _rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None
         return None
     clinical = next((n for n in defn.norms if n.kind == "clinical" and n.sd), None)
     normative = next((n for n in defn.norms if n.kind == "normative" and n.sd), None)
-    sd_pre, sd_source = (clinical.sd, "clinical norm") if clinical else (baseline_sd, "cohort baseline SD")
+    sd_pre, sd_source = (clinical.sd, "clinical norm") if clinical else (baseline_sd, "baseline SD of completers")
     if not sd_pre:
         return None
     cutoff = None
@@ -279,7 +279,8 @@ def compute_cohort(state: CohortState) -> CohortFigures:
                     cutoff=parameters["cutoff"],
                 )
                 counts = {
-                    "improved": rc.n_improved,
+                    # Reliably improved, recovered or not, so the three counts add up to n_pairs.
+                    "improved": rc.n_reliably_improved,
                     "unchanged": rc.n_unchanged,
                     "deteriorated": rc.n_deteriorated,
                     "recovered": rc.n_recovered,

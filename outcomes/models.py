@@ -323,10 +323,10 @@ class ChangeSummary(models.Model):
     g_av_ci_low = models.FloatField(null=True)
     g_av_ci_high = models.FloatField(null=True)
     r_pre_post = models.FloatField(null=True)
-    improved = models.PositiveIntegerField(null=True)
+    improved = models.PositiveIntegerField(null=True, help_text=_("Reliably improved (recovered included)."))
     unchanged = models.PositiveIntegerField(null=True)
     deteriorated = models.PositiveIntegerField(null=True)
-    recovered = models.PositiveIntegerField(null=True)
+    recovered = models.PositiveIntegerField(null=True, help_text=_("Of the improved, those who crossed the cut-off c."))
     rci_parameters = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -359,3 +359,32 @@ class FlowSummary(models.Model):
 
     def __str__(self) -> str:
         return f"Flow of {self.cohort}"
+
+
+# --- Exports -------------------------------------------------------------------------------------
+
+
+def new_pseudonym_key() -> str:
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+class OrganisationSecret(models.Model):
+    """An organisation's key for pseudonymous participant ids in exports. Never shown, never exported.
+
+    Created on the first export (``outcomes.exports.pseudonyms.secret_for``). The same
+    key gives the same id to the same person in every export of this organisation;
+    ids from two organisations cannot be linked. Replacing the key breaks linkage with
+    every earlier export.
+    """
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="export_secret")
+    pseudonym_key = models.CharField(max_length=64, default=new_pseudonym_key, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Export secret of {self.organisation}"
+
+    def __repr__(self) -> str:
+        return f"<OrganisationSecret organisation={self.organisation_id}>"

@@ -177,7 +177,7 @@ def test_seeded_random_data_matches_scipy():
     assert change.higher_is_better is False
     # PHQ-9 has no test-retest or norms in its definition yet, so reliable change uses alpha and the baseline SD.
     if change.rci_parameters:
-        assert change.rci_parameters["sd_source"] == "cohort baseline SD"
+        assert change.rci_parameters["sd_source"] == "baseline SD of completers"
         assert change.improved + change.unchanged + change.deteriorated == 40
 
 
