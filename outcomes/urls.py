@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import lead_views, views
+from . import lead_views, report_views, views
 
 app_name = "outcomes"
 
@@ -27,4 +27,5 @@ urlpatterns = [
         name="lead_plan_time_point_remove",
     ),
     path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
+    path("o/<slug:slug>/evaluation/", report_views.evaluation, name="evaluation"),
 ]

@@ -277,3 +277,51 @@ def test_recompute_outcomes_command_recomputes_stale_or_all(worked_example):
     assert "Recomputed 7 cohorts." in out.getvalue()
     with pytest.raises(CommandError, match="No organisation"):
         call_command("recompute_outcomes", "--org", "nope")
+
+
+def test_a_lead_sees_the_evaluation_page_with_figures_chart_and_flow(client, worked_example):
+    from django.urls import reverse
+
+    from peersupport.models import RoleKind
+    from tests.factories import person
+
+    client.force_login(person(worked_example.organisation, RoleKind.LEAD))
+    url = reverse("outcomes:evaluation", args=[worked_example.organisation.slug])
+    page = client.get(url + f"?cohort=group:{worked_example.pk}").content.decode()
+    assert "Participant flow" in page and "<svg" in page
+    assert "4.50 (1.37 to 7.63)" in page  # mean change and its CI, STATISTICS.md section 8
+    assert "42.67" in page  # baseline mean of all nine available scores (384 / 9)
+    assert "Computed at" in page
+
+
+def test_the_evaluation_page_suppresses_small_cohorts(client):
+    from django.urls import reverse
+
+    from peersupport.models import RoleKind
+    from tests.factories import person
+
+    group, _ = facilitated_group()
+    for pre in (10, 12, 14):
+        m = active_member(group)
+        answered(m, "baseline", pre)
+        answered(m, "post", pre + 3)
+    aggregation.recompute_all(organisation_id=group.organisation_id)
+    client.force_login(person(group.organisation, RoleKind.LEAD))
+    page = client.get(reverse("outcomes:evaluation", args=[group.organisation.slug])).content.decode()
+    assert "suppressed (fewer than 5)" in page
+    assert "12.00" not in page and "15.00" not in page
+
+
+def test_facilitators_members_and_other_organisations_cannot_open_the_evaluation(client, worked_example):
+    from django.urls import reverse
+
+    from peersupport.models import RoleKind
+    from tests.factories import OrganisationFactory, person
+
+    url = reverse("outcomes:evaluation", args=[worked_example.organisation.slug])
+    facilitator = worked_example.facilitators.first()
+    member = worked_example.memberships.first().user
+    outsider = person(OrganisationFactory(), RoleKind.LEAD)
+    for user in (facilitator, member, outsider):
+        client.force_login(user)
+        assert client.get(url).status_code == 404
