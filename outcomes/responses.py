@@ -52,6 +52,11 @@ def parse_answers(defn: InstrumentDefinition, raw: dict[str, object]) -> dict[st
     return parsed
 
 
+def unanswered(defn: InstrumentDefinition, answers: dict) -> list[str]:
+    """Keys of the scored items with no answer, in order (extra questions such as PHQ-9's 10th are optional)."""
+    return [item.key for item in defn.scored_items if answers.get(item.key) in (None, "")]
+
+
 def missing_required(defn: InstrumentDefinition, answers: dict[str, int | float | None]) -> dict[str, str]:
     return {
         item.key: _("Question %(n)s needs an answer.") % {"n": item.number}

@@ -17,7 +17,7 @@ from . import charts, risk, selectors
 from .instruments_text import definition, questionnaire_for
 from .models import AssessmentStatus
 from .permissions import groups_overseen, organisation_for_staff
-from .responses import AnswerError, answers_save, response_submit
+from .responses import AnswerError, answers_save, response_submit, unanswered
 
 
 def _assessment_or_404(request: HttpRequest, organisation, assessment_id: int):
@@ -83,6 +83,7 @@ def instrument(request: HttpRequest, organisation, assessment_id: int, code: str
     response = item.responses.filter(instrument_code=code).first()
     answers = dict(response.answers) if response else {}
     errors: dict[str, str] = {}
+    only_skips = False
     if request.method == "POST":
         raw = {i.key: request.POST.get(i.key, "") for i in defn.items}
         try:
@@ -90,10 +91,17 @@ def instrument(request: HttpRequest, organisation, assessment_id: int, code: str
                 answers_save(assessment=item, defn=defn, raw=raw)
                 messages.success(request, _("Your answers are saved. You can carry on later, on any device."))
                 return redirect("outcomes:questionnaires", organisation.slug)
+            skipped = unanswered(defn, {**answers, **{k: v for k, v in raw.items() if v != ""}})
+            if skipped and not request.POST.get("skips_ok"):
+                # Skipping is allowed, but say exactly what was left, once, before storing it.
+                raise AnswerError(
+                    {key: _("Question %(n)s is not answered.") % {"n": defn.item(key).number} for key in skipped}
+                )
             result = response_submit(assessment=item, defn=defn, raw=raw)
         except AnswerError as exc:
             errors = exc.errors
             answers.update({k: v for k, v in raw.items() if v != ""})
+            only_skips = all(k in unanswered(defn, answers) for k in errors)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
             return redirect("outcomes:questionnaires", organisation.slug)
@@ -111,6 +119,7 @@ def instrument(request: HttpRequest, organisation, assessment_id: int, code: str
             "questionnaire": shown,
             "answers": {k: str(v) for k, v in answers.items() if v is not None},
             "errors": errors,
+            "only_skips": bool(errors) and only_skips,
             "position": position,
             "count": len(instruments),
             "autosave_url": reverse("outcomes:autosave", args=[organisation.slug, item.pk, code]),

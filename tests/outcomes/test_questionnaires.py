@@ -1,4 +1,4 @@
-"""Answering questionnaires: plans create assessments, the job opens and reminds, submit is idempotent, risk alerts once."""
+"""Answering questionnaires: plans make assessments, the job opens and reminds, submit is idempotent, alerts once."""
 
 from __future__ import annotations
 
@@ -175,17 +175,33 @@ def test_answers_are_saved_as_given_and_found_again_on_another_device(client, se
     assert re.search(r'name="q2"[^>]*value="1" checked', page)
 
 
-def test_validation_names_exactly_what_is_missing_and_stores_nothing_submitted(client, setup):
+def test_validation_names_exactly_what_is_wrong_and_stores_nothing_submitted(client, setup):
+    group, _f, membership, baseline = setup
+    client.force_login(membership.user)
+    answers = {**PHQ9_ALL_ZERO, "q7": "9"}
+    response = client.post(answer_url(group, baseline, "phq9"), {**answers, "action": "submit"})
+    assert response.status_code == 400
+    assert "Question 7: choose one of the answers shown." in response.content.decode()
+    assert not Response.objects.filter(submitted_at__isnull=False).exists()
+
+
+def test_a_member_may_skip_items_after_being_told_exactly_which(client, setup):
     group, _f, membership, baseline = setup
     client.force_login(membership.user)
     answers = {**PHQ9_ALL_ZERO}
-    del answers["q4"]
-    answers["q7"] = "9"
-    response = client.post(answer_url(group, baseline, "phq9"), {**answers, "action": "submit"})
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "Question 7: choose one of the answers shown." in html
+    for key in ("q4", "q5", "q6"):
+        del answers[key]
+    first = client.post(answer_url(group, baseline, "phq9"), {**answers, "action": "submit"})
+    html = first.content.decode()
+    assert first.status_code == 400
+    assert "Question 4 is not answered." in html and "Question 6 is not answered." in html
+    assert 'name="skips_ok"' in html
     assert not Response.objects.filter(submitted_at__isnull=False).exists()
+    second = client.post(answer_url(group, baseline, "phq9"), {**answers, "skips_ok": "1", "action": "submit"})
+    assert second.status_code == 302
+    stored = Response.objects.get(assessment=baseline, instrument_code="phq9")
+    # Three of nine missing is more than the prorating rule allows: stored, but no total (never 0).
+    assert stored.submitted_at is not None and stored.total is None
 
 
 def test_a_risk_answer_shows_crisis_text_and_alerts_staff_once(client, setup, on_commit):
