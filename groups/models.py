@@ -10,6 +10,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -162,6 +163,29 @@ class SupportGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The rules a single row can check; facilitator counts are checked by ``groups.services``."""
+        super().clean()
+        errors: dict[str, list] = {}
+        if self.format == GroupFormat.STRUCTURED and self.curriculum_id is None:
+            errors.setdefault("curriculum", []).append(_("A structured group follows a curriculum: choose one."))
+        if self.format == GroupFormat.UNSTRUCTURED and self.curriculum_id is not None:
+            errors.setdefault("curriculum", []).append(
+                _("Only structured groups follow a curriculum: leave it empty for a mutual-support group.")
+            )
+        if (
+            self.curriculum_id is not None
+            and self.organisation_id is not None
+            and self.curriculum.organisation_id != self.organisation_id
+        ):
+            errors.setdefault("curriculum", []).append(_("Choose a curriculum of this organisation."))
+        if self.format == GroupFormat.STRUCTURED and self.facilitation == Facilitation.PEER_TO_PEER:
+            errors.setdefault("facilitation", []).append(
+                _("A structured course needs peer facilitators: choose peer-led, or make the group unstructured.")
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class GroupFacilitator(models.Model):

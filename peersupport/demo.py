@@ -116,9 +116,17 @@ def seed() -> dict[str, int]:
         defaults={"display_name": "Site operator", "password": password_hash, "is_staff": True, "is_superuser": True},
     )
     EmailAddress.objects.get_or_create(user=staff, email=STAFF_EMAIL, defaults={"verified": True, "primary": True})
+    # Curricula, groups and memberships; then sessions for those groups.
+    from groups import demo as groups_demo
+    from sessions import demo as sessions_demo
+
+    group_counts = groups_demo.seed()
+    session_counts = sessions_demo.seed()
     return {
         "organisations": Organisation.objects.count(),
         "users": User.objects.count(),
         "roles": Role.objects.count(),
         "consent decisions": ConsentDecision.objects.count(),
+        **group_counts,
+        **session_counts,
     }

@@ -131,7 +131,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Day-before session reminders; idempotent, so a late or repeated run sends nothing twice.
+    "sessions-send-reminders": {"task": "sessions.tasks.send_session_reminders", "schedule": 3600.0},
+    # Open, remind and expire questionnaires; looks at the current state every run.
+    "outcomes-advance-assessments": {"task": "outcomes.tasks.advance_assessments", "schedule": 900.0},
+    # Recompute any cohort still stale (a lost recompute message only delays a figure).
+    "outcomes-sweep-stale-cohorts": {"task": "outcomes.tasks.sweep_stale_cohorts", "schedule": 300.0},
+}
 
 # --- Accounts -------------------------------------------------------------------
 AUTH_USER_MODEL = "peersupport.User"

@@ -14,7 +14,9 @@ urlpatterns = [
     path("o/<slug:slug>/facilitator/", views.facilitator_dashboard, name="facilitator_dashboard"),
     path("o/<slug:slug>/lead/", views.lead_dashboard, name="lead_dashboard"),
     path("o/<slug:slug>/lead/roles/<int:role_id>/remove/", views.role_remove, name="role_remove"),
+    path("", include("groups.urls")),
     path("", include("outcomes.urls")),
+    path("", include("sessions.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

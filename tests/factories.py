@@ -137,3 +137,38 @@ def active_member(group: SupportGroup, **kwargs) -> Membership:
     membership = Membership.objects.create(group=group, user=user, status=MembershipStatus.ACTIVE, joined_at=now)
     MembershipEvent.objects.create(membership=membership, to_status=MembershipStatus.ACTIVE, at=now, via="test")
     return membership
+
+
+# --- Sessions --------------------------------------------------------------------
+
+from sessions.models import GroupSession  # noqa: E402
+
+
+class GroupSessionFactory(factory.django.DjangoModelFactory):
+    """A scheduled 90-minute session starting tomorrow at this time, in a peer-led group."""
+
+    class Meta:
+        model = GroupSession
+
+    group = factory.SubFactory(SupportGroupFactory)
+    sequence = factory.Sequence(lambda n: n + 1)
+    starts_at = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0) + dt.timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + dt.timedelta(minutes=90))
+
+
+# --- Groups: enrolment ------------------------------------------------------------
+
+
+def membership_in(group: SupportGroup, status: str = MembershipStatus.ACTIVE, user: User | None = None) -> Membership:
+    """A consenting member in ``group`` with ``status`` (waiting-list order is creation order), with its history row."""
+    user = user or consenting_member(group.organisation)
+    now = timezone.now()
+    membership = Membership.objects.create(
+        group=group,
+        user=user,
+        status=status,
+        joined_at=now if status in (MembershipStatus.ACTIVE, MembershipStatus.COMPLETED) else None,
+        waitlisted_at=now if status == MembershipStatus.WAITLISTED else None,
+    )
+    MembershipEvent.objects.create(membership=membership, to_status=status, at=now, via="test")
+    return membership

@@ -1,0 +1,191 @@
+"""Demo groups in each demo organisation, seeded through the services so their history is real.
+
+Called from ``peersupport.demo.seed()`` after the people exist and before the
+sessions are seeded. Idempotent: the starter curricula are found by family,
+groups by name and memberships by (group, person), so a second run adds nothing.
+No sessions here: ``sessions.demo`` adds those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from peersupport.models import Organisation, User
+
+from . import services
+from .models import (
+    Curriculum,
+    CurriculumKind,
+    Delivery,
+    Facilitation,
+    GroupFormat,
+    GroupStatus,
+    Membership,
+    MembershipStatus,
+    SupportGroup,
+    WithdrawalReason,
+)
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    name: str
+    description: str
+    format: str
+    facilitation: str
+    delivery: str
+    capacity: int
+    status: str
+    curriculum_kind: str | None = None
+    facilitators: tuple[int, ...] = ()  # facilitator1, facilitator2
+    open_to_requests: bool = False
+    active: tuple[int, ...] = ()  # member numbers, enrolled in this order
+    waiting: tuple[int, ...] = ()  # enrolled once the group is full, so they queue
+    withdrawn: tuple[tuple[int, str, str], ...] = ()  # (member, reason, note): joined, then left
+    requested: tuple[int, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+GROUPS = [
+    DemoGroup(
+        name="Steering my own recovery (Tuesday course)",
+        description="Ten weekly classes on building your own plan for staying well.",
+        format=GroupFormat.STRUCTURED,
+        facilitation=Facilitation.PEER_LED,
+        delivery=Delivery.IN_PERSON,
+        capacity=10,
+        status=GroupStatus.RUNNING,
+        curriculum_kind=CurriculumKind.SELF_MANAGEMENT,
+        facilitators=(1, 2),
+        active=(1, 2, 3, 4, 5, 6, 7, 8),
+        withdrawn=((9, WithdrawalReason.TIME_OR_PLACE, "Started a new job with evening shifts."),),
+        extra={"location": "Community centre, room 2 (step-free access)"},
+    ),
+    DemoGroup(
+        name="Owning my story (online course)",
+        description="Eight online classes on stigma, disclosure decisions and telling your story your way.",
+        format=GroupFormat.STRUCTURED,
+        facilitation=Facilitation.PEER_LED,
+        delivery=Delivery.ONLINE,
+        capacity=6,
+        status=GroupStatus.RECRUITING,
+        curriculum_kind=CurriculumKind.ANTI_STIGMA,
+        facilitators=(2,),
+        active=(10, 11, 12, 13, 14, 15),
+        waiting=(16,),
+        extra={"online_url": "https://meet.example.org/owning-my-story"},
+    ),
+    DemoGroup(
+        name="Thursday evening online circle",
+        description="A relaxed, peer-led space to share how the week went. Drop in when it suits you.",
+        format=GroupFormat.UNSTRUCTURED,
+        facilitation=Facilitation.PEER_LED,
+        delivery=Delivery.ONLINE,
+        capacity=12,
+        status=GroupStatus.RUNNING,
+        facilitators=(1,),
+        open_to_requests=True,
+        active=(1, 17, 18, 19),
+        withdrawn=((3, WithdrawalReason.FEELING_BETTER, ""),),
+        requested=(20,),
+        extra={"online_url": "https://meet.example.org/thursday-circle"},
+    ),
+    DemoGroup(
+        name="Walk and talk peer group",
+        description="Members meet by the park gates and walk together. No facilitator: everyone shares the running.",
+        format=GroupFormat.UNSTRUCTURED,
+        facilitation=Facilitation.PEER_TO_PEER,
+        delivery=Delivery.IN_PERSON,
+        capacity=15,
+        status=GroupStatus.RUNNING,
+        active=(2, 5, 20),
+        extra={"location": "Main gates of the park, by the café"},
+    ),
+]
+
+STATUS_PATH = [GroupStatus.RECRUITING, GroupStatus.RUNNING, GroupStatus.COMPLETED]
+
+
+def _curriculum(organisation: Organisation, kind: str) -> Curriculum:
+    family = next(
+        services.starter_family(organisation, entry["key"])
+        for entry in services.starter_curricula()
+        if entry["kind"] == kind
+    )
+    return Curriculum.objects.filter(family=family).order_by("-version").first()
+
+
+def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User], lead: User) -> SupportGroup:
+    group = SupportGroup.objects.filter(organisation=organisation, name=spec.name).first()
+    if group is not None:
+        return group
+    facilitators = [people[f"facilitator{n}"] for n in spec.facilitators]
+    group = services.group_create(
+        organisation=organisation,
+        by=lead,
+        facilitators=facilitators,
+        name=spec.name,
+        description=spec.description,
+        format=spec.format,
+        facilitation=spec.facilitation,
+        delivery=spec.delivery,
+        capacity=spec.capacity,
+        time_zone=organisation.time_zone,
+        open_to_requests=spec.open_to_requests,
+        curriculum=_curriculum(organisation, spec.curriculum_kind) if spec.curriculum_kind else None,
+        **spec.extra,
+    )
+    for status in STATUS_PATH[: STATUS_PATH.index(spec.status) + 1]:
+        group = services.group_set_status(group=group, status=status, by=lead)
+    return group
+
+
+def _memberships(group: SupportGroup, spec: DemoGroup, people: dict[str, User], by: User) -> None:
+    taken = set(Membership.objects.filter(group=group).values_list("user__email", flat=True))
+
+    def member(n: int) -> User | None:
+        user = people[f"member{n:02d}"]
+        return None if user.email in taken else user
+
+    for n in (*spec.active, *(w[0] for w in spec.withdrawn), *spec.waiting):
+        user = member(n)
+        if user is not None:
+            services.enrol_member(group, user, by=by, via="demo")
+    for n, reason, note in spec.withdrawn:
+        if people[f"member{n:02d}"].email not in taken:
+            membership = Membership.objects.get(group=group, user=people[f"member{n:02d}"])
+            services.membership_withdraw(membership=membership, by=membership.user, reason=reason, note=note)
+    for n in spec.requested:
+        user = member(n)
+        if user is not None:
+            # Straight to "asked to join", without e-mailing the demo facilitators at every seeding.
+            with transaction.atomic():
+                locked = services._lock(group)
+                services._transition(
+                    Membership(group=locked, user=user), MembershipStatus.REQUESTED, by=user, via="request"
+                )
+
+
+@transaction.atomic
+def seed() -> dict[str, int]:
+    """Create (or find) the demo curricula, groups and memberships. Returns counts for the printout."""
+    from peersupport.demo import ORGANISATIONS
+
+    for spec in ORGANISATIONS:
+        organisation = Organisation.objects.filter(slug=spec.slug).first()
+        if organisation is None:
+            continue
+        people = {u.email.split("@")[0]: u for u in User.objects.filter(email__endswith=f"@{spec.domain}")}
+        lead = people["lead"]
+        services.starter_curricula_load(organisation=organisation, by=lead)
+        for group_spec in GROUPS:
+            group = _group(organisation, group_spec, people, lead)
+            by = people[f"facilitator{group_spec.facilitators[0]}"] if group_spec.facilitators else lead
+            _memberships(group, group_spec, people, by)
+    return {
+        "curricula": Curriculum.objects.count(),
+        "support groups": SupportGroup.objects.count(),
+        "memberships": Membership.objects.count(),
+    }

@@ -1,0 +1,215 @@
+"""Reads for curricula, groups and membership.
+
+Counts, the next session and the attendance rate are subqueries on the group
+row, so a list or a roster takes a fixed number of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+
+from peersupport.models import Organisation, RoleKind, User
+from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
+
+from .models import (
+    Curriculum,
+    CurriculumUnit,
+    GroupStatus,
+    Membership,
+    MembershipEvent,
+    MembershipStatus,
+    SupportGroup,
+)
+from .permissions import groups_managed_by
+
+CURRENT_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.WAITLISTED, MembershipStatus.REQUESTED)
+OPEN_STATUSES = (GroupStatus.RECRUITING, GroupStatus.RUNNING)
+
+
+def _count(queryset: QuerySet, by: str) -> Coalesce:
+    """COUNT(*) of ``queryset`` per ``by`` as a scalar subquery (0 when there are none)."""
+    rows = queryset.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows[:1], output_field=IntegerField()), Value(0))
+
+
+def with_figures(groups: QuerySet[SupportGroup]) -> QuerySet[SupportGroup]:
+    """Annotate each group with ``active_count``, ``waitlist_count``, ``request_count``,
+    ``next_session_at`` (the next scheduled start, UTC) and ``attendance_rate``
+    (per cent of recorded attendance marked present, unrounded; None before any is recorded).
+    """
+    memberships = Membership.objects.filter(group=OuterRef("pk"))
+    attendance = Attendance.objects.filter(session__group=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    next_start = (
+        GroupSession.objects.filter(group=OuterRef("pk"), status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now())
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+    return groups.annotate(
+        active_count=_count(memberships.filter(status=MembershipStatus.ACTIVE), "group"),
+        waitlist_count=_count(memberships.filter(status=MembershipStatus.WAITLISTED), "group"),
+        request_count=_count(memberships.filter(status=MembershipStatus.REQUESTED), "group"),
+        attendance_recorded=_count(attendance, "session__group"),
+        attendance_present=_count(attendance.filter(status=AttendanceStatus.PRESENT), "session__group"),
+        next_session_at=Subquery(next_start),
+    ).annotate(
+        attendance_rate=Cast(F("attendance_present"), FloatField())
+        * 100.0
+        / NullIf(Cast(F("attendance_recorded"), FloatField()), Value(0.0)),
+    )
+
+
+def groups_overview(user: User, organisation: Organisation) -> QuerySet[SupportGroup]:
+    """The groups a user manages in an organisation (a lead: all; a facilitator: their own), with figures."""
+    return (
+        with_figures(groups_managed_by(user, organisation))
+        .select_related("curriculum")
+        .prefetch_related("facilitators")
+        .order_by("name", "pk")
+    )
+
+
+def group_with_figures(group: SupportGroup) -> SupportGroup:
+    """The same group, re-read with the figures of ``with_figures``."""
+    return with_figures(SupportGroup.objects.filter(pk=group.pk)).select_related("organisation", "curriculum").get()
+
+
+@dataclass
+class Roster:
+    active: list[Membership] = field(default_factory=list)
+    waitlisted: list[Membership] = field(default_factory=list)
+    requested: list[Membership] = field(default_factory=list)
+    invited: list[Membership] = field(default_factory=list)
+    completed: list[Membership] = field(default_factory=list)
+    withdrawn: list[Membership] = field(default_factory=list)
+
+
+def roster(group: SupportGroup) -> Roster:
+    """Everyone who has been in the group, by status, in one query.
+
+    Each membership carries ``sessions_present`` and ``sessions_recorded`` and
+    ``last_via`` (how its latest status change happened, e.g. ``request_declined``).
+    Waiting lists are in promotion order.
+    """
+    attendance = Attendance.objects.filter(membership=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    last_via = MembershipEvent.objects.filter(membership=OuterRef("pk")).order_by("-at", "-id").values("via")[:1]
+    rows = (
+        group.memberships.select_related("user")
+        .annotate(
+            sessions_recorded=_count(attendance, "membership"),
+            sessions_present=_count(attendance.filter(status=AttendanceStatus.PRESENT), "membership"),
+            last_via=Subquery(last_via),
+        )
+        .order_by("waitlisted_at", "created_at", "pk")
+    )
+    result = Roster()
+    for membership in rows:
+        getattr(result, membership.status).append(membership)
+    result.active.sort(key=lambda m: (m.user.name.lower(), m.pk))
+    result.completed.sort(key=lambda m: (m.user.name.lower(), m.pk))
+    result.withdrawn.sort(key=lambda m: m.left_at or m.created_at, reverse=True)
+    return result
+
+
+def active_memberships(group: SupportGroup) -> QuerySet[Membership]:
+    """The group's active members (for registers and reminders), by name."""
+    return (
+        group.memberships.filter(status=MembershipStatus.ACTIVE)
+        .select_related("user")
+        .order_by("user__display_name", "user__email")
+    )
+
+
+def waitlist(group: SupportGroup) -> QuerySet[Membership]:
+    """The waiting list in promotion order (first come, first served)."""
+    return (
+        group.memberships.filter(status=MembershipStatus.WAITLISTED)
+        .select_related("user")
+        .order_by("waitlisted_at", "pk")
+    )
+
+
+def member_groups(user: User, organisation: Organisation) -> QuerySet[Membership]:
+    """The user's current memberships in the organisation (active, waiting or asked), with the group,
+    ``waitlist_position`` (1 = next to be offered a place) and the group's ``next_session_at``.
+    """
+    ahead = Membership.objects.filter(
+        group=OuterRef("group"), status=MembershipStatus.WAITLISTED, waitlisted_at__lte=OuterRef("waitlisted_at")
+    ).filter(Q(waitlisted_at__lt=OuterRef("waitlisted_at")) | Q(pk__lte=OuterRef("pk")))
+    next_start = (
+        GroupSession.objects.filter(
+            group=OuterRef("group"), status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now()
+        )
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+    return (
+        Membership.objects.filter(user=user, group__organisation=organisation, status__in=CURRENT_STATUSES)
+        .select_related("group", "group__organisation")
+        .annotate(waitlist_position=_count(ahead, "group"), next_session_at=Subquery(next_start))
+        .order_by("group__name", "pk")
+    )
+
+
+def member_past_groups(user: User, organisation: Organisation) -> QuerySet[Membership]:
+    """Groups the user completed or left, most recent first."""
+    return (
+        Membership.objects.filter(
+            user=user,
+            group__organisation=organisation,
+            status__in=(MembershipStatus.COMPLETED, MembershipStatus.WITHDRAWN),
+        )
+        .select_related("group")
+        .order_by("-left_at", "-pk")
+    )
+
+
+def member_membership(user: User, organisation: Organisation, group_id: int) -> Membership | None:
+    """The user's own membership of a group of the organisation, or None."""
+    return (
+        Membership.objects.filter(user=user, group_id=group_id, group__organisation=organisation)
+        .select_related("group", "group__organisation", "user")
+        .first()
+    )
+
+
+def open_groups_for(user: User, organisation: Organisation) -> QuerySet[SupportGroup]:
+    """Groups of the organisation a member may ask to join: open to requests, recruiting or running,
+    and not ones they are already in or have completed. Annotated as ``with_figures``.
+    """
+    taken = Membership.objects.filter(user=user, status__in=(*CURRENT_STATUSES, MembershipStatus.COMPLETED)).values(
+        "group_id"
+    )
+    groups = SupportGroup.objects.filter(
+        organisation=organisation, open_to_requests=True, status__in=OPEN_STATUSES
+    ).exclude(pk__in=taken)
+    return with_figures(groups).select_related("curriculum").order_by("name", "pk")
+
+
+def curricula_of(organisation: Organisation) -> QuerySet[Curriculum]:
+    """Every version of every curriculum, newest version first within a title, with unit and group counts."""
+    return (
+        Curriculum.objects.filter(organisation=organisation)
+        .annotate(
+            unit_count=_count(CurriculumUnit.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
+            group_count=_count(SupportGroup.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
+        )
+        .select_related("created_by")
+        .order_by("title", "family", "-version")
+    )
+
+
+def latest_version(curriculum: Curriculum) -> Curriculum:
+    return Curriculum.objects.filter(family=curriculum.family).order_by("-version").first()
+
+
+def facilitator_choices(organisation: Organisation) -> QuerySet[User]:
+    """People who may facilitate in the organisation."""
+    return (
+        User.objects.filter(roles__organisation=organisation, roles__kind=RoleKind.FACILITATOR, is_active=True)
+        .distinct()
+        .order_by("display_name", "email")
+    )
