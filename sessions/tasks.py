@@ -1,0 +1,13 @@
+"""Celery entry points for sessions. Thin: each calls a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(soft_time_limit=300, time_limit=360)
+def send_session_reminders() -> int:
+    """E-mail tomorrow's reminders (hourly, by beat). Safe to run twice: each session+member is reminded once."""
+    from .services import reminders_send
+
+    return reminders_send()

@@ -1,0 +1,75 @@
+"""Demo sessions: history for facilitated groups, none for peer-to-peer logs, and idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from groups.models import Facilitation as FacilitationKind
+from groups.models import GroupFacilitator, GroupFormat, Membership, MembershipStatus, SupportGroup
+from peersupport import demo as core_demo
+from peersupport.models import Organisation, RoleKind, User
+from sessions import demo
+from sessions.models import Attendance, GroupSession, SessionLog
+from tests.factories import SupportGroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def demo_groups():
+    core_demo.seed()
+    org = Organisation.objects.get(slug="northbridge")
+    members = list(User.objects.filter(roles__organisation=org, roles__kind=RoleKind.MEMBER).order_by("email"))
+    facilitator = User.objects.get(email="facilitator1@northbridge.example")
+    led = SupportGroupFactory(organisation=org, time_zone="Europe/London", status="running")
+    GroupFacilitator.objects.create(group=led, user=facilitator)
+    p2p = SupportGroupFactory(
+        organisation=org,
+        format=GroupFormat.UNSTRUCTURED,
+        facilitation=FacilitationKind.PEER_TO_PEER,
+        curriculum=None,
+        status="running",
+    )
+    for group, people in ((led, members[:6]), (p2p, members[6:10])):
+        for user in people:
+            Membership.objects.create(group=group, user=user, status=MembershipStatus.ACTIVE, joined_at=timezone.now())
+    return led, p2p
+
+
+def test_without_demo_organisations_the_sessions_seed_does_nothing():
+    SupportGroupFactory()  # not a demo organisation's group
+    demo.seed()
+    assert not GroupSession.objects.exists()
+
+
+def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_none():
+    core_demo.seed()
+    assert GroupSession.objects.exists()
+    for group in SupportGroup.objects.filter(sessions__isnull=False).distinct():
+        logs = SessionLog.objects.filter(session__group=group)
+        if group.facilitation == FacilitationKind.PEER_TO_PEER:
+            assert not logs.exists(), group
+        elif group.status == "running" and group.sessions.filter(ends_at__lt=timezone.now()).exists():
+            assert logs.exists(), group
+
+
+def test_demo_sessions_have_history_for_facilitated_groups_and_running_twice_changes_nothing():
+    led, p2p = demo_groups()
+    demo.seed()
+    first = row_counts()
+    demo.seed()
+    core_demo.seed()
+    assert row_counts() == first
+    now = timezone.now()
+    assert led.sessions.count() == 8 and led.sessions.filter(unit__isnull=True).count() == 0
+    past = led.sessions.filter(ends_at__lt=now)
+    assert past.exists() and led.sessions.filter(starts_at__gt=now).exists()
+    assert SessionLog.objects.filter(session__group=led).count() == past.count()
+    assert Attendance.objects.filter(session__group=led).count() == past.count() * 6
+    assert p2p.sessions.exists()
+    assert not SessionLog.objects.filter(session__group=p2p).exists()
