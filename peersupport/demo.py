@@ -116,12 +116,14 @@ def seed() -> dict[str, int]:
         defaults={"display_name": "Site operator", "password": password_hash, "is_staff": True, "is_superuser": True},
     )
     EmailAddress.objects.get_or_create(user=staff, email=STAFF_EMAIL, defaults={"verified": True, "primary": True})
-    # Curricula, groups and memberships; then sessions for those groups.
+    # Curricula, groups and memberships; then sessions for those groups; then plans and answers.
     from groups import demo as groups_demo
+    from outcomes import demo as outcomes_demo
     from sessions import demo as sessions_demo
 
     group_counts = groups_demo.seed()
     session_counts = sessions_demo.seed()
+    outcome_counts = outcomes_demo.seed()
     return {
         "organisations": Organisation.objects.count(),
         "users": User.objects.count(),
@@ -129,4 +131,5 @@ def seed() -> dict[str, int]:
         "consent decisions": ConsentDecision.objects.count(),
         **group_counts,
         **session_counts,
+        **outcome_counts,
     }
