@@ -29,3 +29,16 @@ urlpatterns = [
     path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
     path("o/<slug:slug>/evaluation/", report_views.evaluation, name="evaluation"),
 ]
+
+from . import export_views  # noqa: E402
+
+urlpatterns += [
+    path("o/<slug:slug>/lead/exports/", export_views.exports, name="exports"),
+    path("o/<slug:slug>/lead/exports/summary.csv", export_views.summary_csv, name="export_summary_csv"),
+    path("o/<slug:slug>/lead/exports/summary.xlsx", export_views.summary_xlsx, name="export_summary_xlsx"),
+    path(
+        "o/<slug:slug>/lead/exports/meta-analysis.csv", export_views.meta_analysis_csv, name="export_meta_analysis_csv"
+    ),
+    path("o/<slug:slug>/lead/exports/items.csv", export_views.items_csv, name="export_items_csv"),
+    path("o/<slug:slug>/lead/exports/data-dictionary.csv", export_views.dictionary_csv, name="export_dictionary_csv"),
+]

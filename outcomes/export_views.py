@@ -1,0 +1,142 @@
+"""Lead exports: the page listing them and one view per file. Each download is audited.
+
+Only a lead of the organisation (``Perm.EXPORT_DATA``) gets anything; everyone
+else gets 404, so the organisation's existence is not confirmed.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from peersupport.audit import record
+from peersupport.models import AuditEvent, Organisation
+from peersupport.permissions import Perm, organisation_for
+
+from .exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
+from .exports.items import ITEM_COLUMNS, item_rows, submitted_responses
+from .exports.summary import (
+    CHANGE_COLUMNS,
+    FLOW_COLUMNS,
+    META_COLUMNS,
+    OUTCOME_COLUMNS,
+    SUMMARY_COLUMNS,
+    meta_analysis_rows,
+    summary_rows,
+    summary_tables,
+)
+from .exports.suppression import threshold_for
+from .exports.writers import csv_stream, csv_text, xlsx_bytes
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _export_org(request: HttpRequest, slug: str) -> Organisation:
+    return organisation_for(request, slug, Perm.EXPORT_DATA)
+
+
+def _audit(request: HttpRequest, organisation: Organisation, kind: str, **detail) -> None:
+    record(
+        AuditEvent.Action.EXPORT, actor=request.user, organisation=organisation, request=request, kind=kind, **detail
+    )
+
+
+def _download(response: HttpResponse, organisation: Organisation, name: str, extension: str) -> HttpResponse:
+    today = timezone.now().astimezone(ZoneInfo(organisation.time_zone)).date().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="{organisation.slug}-{name}-{today}.{extension}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@login_required
+@require_GET
+def exports(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _export_org(request, slug)
+    return render(
+        request,
+        "outcomes/exports/index.html",
+        {
+            "organisation": organisation,
+            "k": threshold_for(organisation),
+            "responses": submitted_responses(organisation).count(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _export_org(request, slug)
+    tables = summary_tables(organisation)
+    rows = summary_rows(tables)
+    _audit(request, organisation, "summary_csv", rows=len(rows), k=tables.k)
+    response = HttpResponse(csv_text(SUMMARY_COLUMNS, rows), content_type=CSV_TYPE)
+    return _download(response, organisation, "summary", "csv")
+
+
+@login_required
+@require_GET
+def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _export_org(request, slug)
+    tables = summary_tables(organisation)
+    about = [
+        {"item": "organisation", "value": organisation.name},
+        {"item": "exported_at_utc", "value": timezone.now().replace(microsecond=0).isoformat()},
+        {"item": "suppression_threshold_k", "value": tables.k},
+        {"item": "suppressed_cells", "value": f"written as “suppressed (<{tables.k})”; see the data dictionary"},
+    ]
+    content = xlsx_bytes(
+        [
+            ("Outcomes", OUTCOME_COLUMNS, tables.outcomes),
+            ("Change", CHANGE_COLUMNS, tables.changes),
+            ("Flow", FLOW_COLUMNS, tables.flows),
+            ("About", ("item", "value"), about),
+        ]
+    )
+    _audit(
+        request,
+        organisation,
+        "summary_xlsx",
+        rows=len(tables.outcomes) + len(tables.changes) + len(tables.flows),
+        k=tables.k,
+    )
+    return _download(HttpResponse(content, content_type=XLSX_TYPE), organisation, "summary", "xlsx")
+
+
+@login_required
+@require_GET
+def meta_analysis_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _export_org(request, slug)
+    tables = summary_tables(organisation)
+    rows = meta_analysis_rows(tables)
+    _audit(request, organisation, "meta_analysis_csv", rows=len(rows), k=tables.k)
+    response = HttpResponse(csv_text(META_COLUMNS, rows), content_type=CSV_TYPE)
+    return _download(response, organisation, "meta-analysis", "csv")
+
+
+@login_required
+@require_GET
+def items_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    organisation = _export_org(request, slug)
+    # Recorded before the first byte, so a download cut short is on the trail too. The number of
+    # item rows is only known once the stream ends; the number of responses it covers is known now.
+    _audit(request, organisation, "items_csv", rows=None, responses=submitted_responses(organisation).count())
+    response = StreamingHttpResponse(csv_stream(ITEM_COLUMNS, item_rows(organisation)), content_type=CSV_TYPE)
+    response["X-Accel-Buffering"] = "no"  # let a proxy pass chunks on instead of buffering the whole file
+    return _download(response, organisation, "items", "csv")
+
+
+@login_required
+@require_GET
+def dictionary_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _export_org(request, slug)
+    rows = dictionary_rows()
+    _audit(request, organisation, "dictionary_csv", rows=len(rows))
+    response = HttpResponse(csv_text(DICTIONARY_COLUMNS, rows), content_type=CSV_TYPE)
+    return _download(response, organisation, "data-dictionary", "csv")

@@ -1,0 +1,190 @@
+"""The data dictionary: every column of every export, every instrument item, and the notes a reader needs."""
+
+from __future__ import annotations
+
+from outcomes.definitions import LICENSEE_TEXT_MODES, InstrumentDefinition, Item, load_all
+from outcomes.models import TimePoint
+
+from .items import ITEM_COLUMNS
+from .pseudonyms import PSEUDONYM_LENGTH
+from .summary import CHANGE_COLUMNS, FLOW_COLUMNS, FLOW_REASONS, META_COLUMNS, OUTCOME_COLUMNS
+
+DICTIONARY_COLUMNS = (
+    "section", "export", "column", "instrument", "instrument_version", "title", "item_key", "item_number",
+    "scored", "reverse", "required", "option_values", "option_labels", "licence_mode", "description",
+)  # fmt: skip
+
+TIME_POINTS = ", ".join(TimePoint.values)
+
+_COHORT = {
+    "cohort_dimension": "What the cohort groups together: organisation, curriculum (all versions), group, format, "
+    "curriculum_kind, delivery or audience.",
+    "cohort_value": "Which one: the group id, the curriculum family id, or the format/delivery/audience/kind code "
+    "(empty for the whole organisation).",
+    "cohort_label": "A readable name of the cohort (group name, curriculum title).",
+}
+_SUPPRESSED = (
+    " Written as “suppressed (<k)” when it describes fewer than k people or could reveal such a figure "
+    "by subtraction (see notes)."
+)
+_OUTCOME = {
+    "table": "Which table the row belongs to: outcome, change or flow (summary CSV only).",
+    "instrument": "Instrument code (see the item rows below).",
+    "scale": "“total” or a subscale name.",
+    "time_point": f"When it was measured: {TIME_POINTS}.",
+    "n": "People with a score at this time point (all available data, not only completers)." + _SUPPRESSED,
+    "mean": "Mean score. Full precision; round when presenting." + _SUPPRESSED,
+    "sd": "Standard deviation (n − 1 denominator)." + _SUPPRESSED,
+    "median": "Median." + _SUPPRESSED,
+    "q1": "First quartile (numpy/R type 7 linear interpolation)." + _SUPPRESSED,
+    "q3": "Third quartile (numpy/R type 7 linear interpolation)." + _SUPPRESSED,
+    "ci_low": "Outcome rows: lower end of the 95% t-interval of the mean. Change rows: of the mean change."
+    + _SUPPRESSED,
+    "ci_high": "Outcome rows: upper end of the 95% t-interval of the mean. Change rows: of the mean change."
+    + _SUPPRESSED,
+}
+_CHANGE = {
+    "from_time_point": "Earlier time point of the pair (baseline).",
+    "to_time_point": "Later time point of the pair.",
+    "higher_is_better": "true when a higher score means better, so a positive change is an improvement.",
+    "n_pairs": "Completers: people with a score at both time points. Paired statistics use only them." + _SUPPRESSED,
+    "mean_change": "Mean of (later − earlier), raw: its sign is not flipped for instruments where lower is better."
+    + _SUPPRESSED,
+    "sd_change": "SD of the differences (n − 1)." + _SUPPRESSED,
+    "t": "Paired t statistic, df = n_pairs − 1." + _SUPPRESSED,
+    "p": "Two-sided p of the paired t-test." + _SUPPRESSED,
+    "p_wilcoxon": "Two-sided p of the Wilcoxon signed-rank test (zero differences dropped)." + _SUPPRESSED,
+    "wilcoxon_method": "exact, permutation or asymptotic: how p_wilcoxon was computed." + _SUPPRESSED,
+    "d_z": "Mean change / SD of change (Lakens 2013); sign of raw change." + _SUPPRESSED,
+    "d_av": "Mean change / mean of the two SDs (Lakens 2013)." + _SUPPRESSED,
+    "g_av": "d_av × Hedges' J (approximate)." + _SUPPRESSED,
+    "g_av_ci_low": "Lower 95% limit of g_av (Borenstein et al. 2009 pre–post variance, uses r_pre_post)." + _SUPPRESSED,
+    "g_av_ci_high": "Upper 95% limit of g_av." + _SUPPRESSED,
+    "r_pre_post": "Pearson correlation of the completers' earlier and later scores." + _SUPPRESSED,
+    "improved": "Reliably improved (Jacobson & Truax RCI beyond ±1.96 in the better direction), recovered included. "
+    "improved + unchanged + deteriorated = n_pairs." + _SUPPRESSED,
+    "unchanged": "No reliable change." + _SUPPRESSED,
+    "deteriorated": "Reliably worse." + _SUPPRESSED,
+    "recovered": "Of the improved, those who also crossed the cut-off c; empty when the instrument has no norms "
+    "for c." + _SUPPRESSED,
+    "rci_sd_pre": "SD₁ used for the RCI." + _SUPPRESSED,
+    "rci_sd_source": "Where SD₁ came from: a clinical norm, or the completers' baseline SD.",
+    "rci_reliability": "Reliability r_xx used for the RCI.",
+    "rci_reliability_kind": "test-retest or alpha.",
+    "rci_cutoff": "Cut-off c (Jacobson & Truax weighted midpoint), from published norms.",
+}
+_FLOW = {
+    "enrolled": "Memberships that were ever active in the cohort's groups." + _SUPPRESSED,
+    "started": "Enrolled who attended at least one session." + _SUPPRESSED,
+    "completed_group": "Enrolled whose membership is completed." + _SUPPRESSED,
+    "withdrawn": "Enrolled who left the group." + _SUPPRESSED,
+    **{
+        f"withdrawn_{reason}": f"Withdrawn giving the reason “{reason}”; the reasons add up to withdrawn." + _SUPPRESSED
+        for reason in FLOW_REASONS
+    },
+    **{f"assessed_{tp}": f"Members with the {tp} assessment completed." + _SUPPRESSED for tp in TimePoint.values},
+    "dose_n": "Enrolled members whose group has offered sessions (the denominator of the dose figures)." + _SUPPRESSED,
+    "dose_median": "Median share of offered sessions attended (0–1; cancelled sessions excluded)." + _SUPPRESSED,
+    "dose_q1": "First quartile of that share." + _SUPPRESSED,
+    "dose_q3": "Third quartile of that share." + _SUPPRESSED,
+    "dose_share_half": "Share (0–1) of dose_n attending at least half the sessions offered." + _SUPPRESSED,
+}
+_META = {
+    **{f"n_{tp}": f"n at {tp} (all available data)." + _SUPPRESSED for tp in TimePoint.values},
+    **{f"mean_{tp}": f"Mean at {tp}." + _SUPPRESSED for tp in TimePoint.values},
+    **{f"sd_{tp}": f"SD at {tp} (n − 1)." + _SUPPRESSED for tp in TimePoint.values},
+}
+for _tp in TimePoint.values:
+    _META[f"n_pairs_baseline_{_tp}"] = f"Completers with baseline and {_tp} scores." + _SUPPRESSED
+    _META[f"mean_change_baseline_{_tp}"] = f"Mean raw change baseline → {_tp} ({_tp} − baseline)." + _SUPPRESSED
+    _META[f"sd_change_baseline_{_tp}"] = "SD of the change (n − 1)." + _SUPPRESSED
+    _META[f"r_pre_post_baseline_{_tp}"] = (
+        "Pre–post correlation: what a meta-analyst needs for the variance of a pre–post d." + _SUPPRESSED
+    )
+_ITEMS = {
+    "participant": f"Pseudonymous id: HMAC-SHA256 of the member's user id under this organisation's secret key, "
+    f"first {PSEUDONYM_LENGTH} hex characters. The same person has the same id in every export of this "
+    "organisation; it cannot be reversed without the key, which never leaves the platform, and does not match "
+    "ids from other organisations.",
+    "group_id": "Id of the group the answer was given in (the same as cohort_value of its group cohort).",
+    "group_format": "structured or unstructured.",
+    "curriculum_kind": "self_management, anti_stigma or other; empty for groups without a curriculum.",
+    "delivery": "in_person, online, telephone or blended.",
+    "time_point": f"{TIME_POINTS}.",
+    "instrument": "Instrument code.",
+    "instrument_version": "Version of the instrument file the answer was given on.",
+    "item_key": "Item key (stable: never changes once answers exist).",
+    "item_number": "Item number as printed on the questionnaire; empty if the instrument file is no longer installed.",
+    "value": "The answer's numeric value, as stored: before reverse-scoring.",
+    "submitted_date": "Date the response was submitted (or imported), in the organisation's time zone. Date only.",
+    "source": "online (answered on the platform) or import (entered from paper or another system).",
+}
+
+NOTES = (
+    "Suppression: a figure describing fewer than k people is written “suppressed (<k)”; k is stated on the "
+    "export page and in the workbook. Zero counts are shown. Further figures are hidden so that no hidden figure "
+    "can be worked out by subtraction, within a row (a total minus its shown parts) or across cohorts (the "
+    "organisation minus its other groups). Statistics follow their n: when an n is hidden, so are the mean, SD "
+    "and the rest of that row.",
+    "Consent withdrawal stops new questionnaires being collected from that member; the answers they gave before "
+    "withdrawing remain in the item-level export and in the summary figures.",
+    "The item-level export holds no names, e-mail addresses or user ids, but it is still personal data "
+    "(pseudonymised): keep it as securely as the platform does and do not try to re-identify anyone.",
+    "Text cells that begin with =, +, -, @, tab or carriage return are prefixed with a single quote (') so that "
+    "spreadsheet programs do not run them as formulas. Numbers are written as numbers.",
+    "Files are UTF-8 CSV with a header row, comma-separated, quoted where needed. Numbers are not rounded.",
+    "Licensed instruments: item wording and option labels are not exported; option values are.",
+)
+
+
+def _values(item: Item) -> str:
+    options = item.options
+    if options.integer_range is not None:
+        return f"{options.integer_range[0]}–{options.integer_range[1]} (whole numbers)"
+    return "; ".join(f"{option.value:g}" for option in options.choices)
+
+
+def _labels(item: Item, defn: InstrumentDefinition) -> str:
+    if defn.licence.mode in LICENSEE_TEXT_MODES:
+        return ""
+    return "; ".join(f"{option.value:g} = {option.label}" for option in item.options.choices if option.label)
+
+
+def _column_rows(export: str, columns, descriptions: dict) -> list[dict]:
+    every = {**_COHORT, **_OUTCOME, **_CHANGE, **_FLOW, **_META, **_ITEMS}
+    return [
+        {"section": "column", "export": export, "column": name, "description": descriptions.get(name, every.get(name))}
+        for name in columns
+    ]
+
+
+def dictionary_rows() -> list[dict]:
+    """Notes, then every column of every export, then every item of every installed instrument."""
+    rows = [{"section": "note", "description": note} for note in NOTES]
+    rows += _column_rows("summary", ("table", *OUTCOME_COLUMNS), {})
+    rows += _column_rows("summary", [c for c in CHANGE_COLUMNS if c not in OUTCOME_COLUMNS], {})
+    rows += _column_rows("summary", [c for c in FLOW_COLUMNS if c not in OUTCOME_COLUMNS], {})
+    rows += _column_rows("meta_analysis", META_COLUMNS, {})
+    rows += _column_rows("items", ITEM_COLUMNS, {})
+    for (_code, _version), defn in sorted(load_all().items()):
+        for item in defn.items:
+            rows.append(
+                {
+                    "section": "item",
+                    "export": "items",
+                    "instrument": defn.code,
+                    "instrument_version": defn.version,
+                    "title": defn.title,
+                    "item_key": item.key,
+                    "item_number": item.number,
+                    "scored": "scored" if item.scored else "filler",
+                    "reverse": item.reverse,
+                    "required": item.required,
+                    "option_values": _values(item),
+                    "option_labels": _labels(item, defn),
+                    "licence_mode": defn.licence.mode,
+                    "description": f"Domain: {defn.domain}. Higher is {'better' if defn.higher_is_better else 'worse'}."
+                    f" Licence: {defn.licence.note}",
+                }
+            )
+    return rows
