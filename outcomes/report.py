@@ -1,78 +1,82 @@
-"""The machine-readable evaluation report (``evaluation_report --format json``); schema in docs/evaluation-report.md."""
+"""The machine-readable evaluation report (``evaluation_report --format json``); schema in docs/evaluation-report.md.
+
+It is built from the same protected tables as the exports and the evaluation page
+(:func:`outcomes.exports.summary.summary_tables`), so every view of the figures
+hides the same cells and none can be recovered by comparing them.
+"""
 
 from __future__ import annotations
 
-from .disclosure import DEFAULT_K, MIN_K
-from .models import ChangeSummary, CohortState, FlowSummary, OutcomeSummary
+from .exports.summary import summary_tables
+from .exports.suppression import threshold_for
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (
     "n_pairs", "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon",
-    "d_z", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "r_pre_post",
+    "d_z", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
 )  # fmt: skip
-COUNT_KEYS = ("improved", "unchanged", "deteriorated")
+FLOW_KEYS = ("enrolled", "started", "completed_group", "withdrawn", "dose_median", "dose_q1", "dose_q3")
 
 
 def threshold(organisation) -> int:
-    return max(MIN_K, getattr(organisation, "suppression_threshold", None) or DEFAULT_K)
+    return threshold_for(organisation)
 
 
-def _cohort(state: CohortState) -> dict:
-    return {"dimension": state.dimension, "value": state.value, "label": state.label}
+def is_hidden(value) -> bool:
+    return isinstance(value, str) and value.startswith("suppressed")
+
+
+def _shown(value):
+    return None if is_hidden(value) else value
+
+
+def _cohort(row: dict) -> dict:
+    return {"dimension": row["cohort_dimension"], "value": row["cohort_value"], "label": row["cohort_label"]}
 
 
 def evaluation_report(organisation) -> dict:
-    """Every figure describing at least k people. Smaller cells are left out, not shown as zero."""
-    k = threshold(organisation)
-    states = CohortState.objects.filter(organisation=organisation)
-    outcomes, changes, flows = [], [], []
-    for s in OutcomeSummary.objects.filter(cohort__in=states).select_related("cohort").order_by("cohort_id", "pk"):
-        if s.n < k:
-            continue
-        outcomes.append(
-            {
-                "cohort": _cohort(s.cohort),
-                "instrument": s.instrument_code,
-                "scale": s.scale,
-                "time_point": s.time_point,
-                **{key: getattr(s, key) for key in OUTCOME_KEYS},
-            }
-        )
-    for c in ChangeSummary.objects.filter(cohort__in=states).select_related("cohort").order_by("cohort_id", "pk"):
-        if c.n_pairs < k:
-            continue
-        row = {
-            "cohort": _cohort(c.cohort),
-            "instrument": c.instrument_code,
-            "scale": c.scale,
-            "from": c.from_time_point,
-            "to": c.to_time_point,
-            "higher_is_better": c.higher_is_better,
-            **{key: getattr(c, key) for key in CHANGE_KEYS},
+    """Every figure describing at least k people; hidden figures are null, rows with a hidden n are left out."""
+    tables = summary_tables(organisation)
+    outcomes = [
+        {
+            "cohort": _cohort(r),
+            "instrument": r["instrument"],
+            "scale": r["scale"],
+            "time_point": r["time_point"],
+            **{key: _shown(r[key]) for key in OUTCOME_KEYS},
         }
-        counts = [getattr(c, key) for key in COUNT_KEYS]
-        # A count below k, or one recoverable from n_pairs minus the others, is left out with its partners.
-        if None not in counts and all(n == 0 or n >= k for n in counts):
-            row.update(dict(zip(COUNT_KEYS, counts, strict=True)))
-        else:
-            row.update(dict.fromkeys(COUNT_KEYS))
-        changes.append(row)
-    for f in FlowSummary.objects.filter(cohort__in=states).select_related("cohort"):
-        if f.enrolled < k:
-            continue
-        flows.append(
-            {
-                "cohort": _cohort(f.cohort),
-                "enrolled": f.enrolled,
-                "started": f.started if f.started >= k or f.started == 0 else None,
-                "withdrawn": f.withdrawn if f.withdrawn >= k or f.withdrawn == 0 else None,
-                "assessments_done": {tp: n for tp, n in f.assessments_done.items() if n >= k},
-                "dose_median": f.dose_median if f.dose_n >= k else None,
-            }
-        )
+        for r in tables.outcomes
+        if not is_hidden(r["n"])
+    ]
+    changes = [
+        {
+            "cohort": _cohort(r),
+            "instrument": r["instrument"],
+            "scale": r["scale"],
+            "from": r["from_time_point"],
+            "to": r["to_time_point"],
+            "higher_is_better": r["higher_is_better"],
+            **{key: _shown(r[key]) for key in CHANGE_KEYS},
+        }
+        for r in tables.changes
+        if not is_hidden(r["n_pairs"])
+    ]
+    flows = [
+        {
+            "cohort": _cohort(r),
+            **{key: _shown(r[key]) for key in FLOW_KEYS},
+            "assessments_done": {
+                key.removeprefix("assessed_"): r[key]
+                for key in r
+                if key.startswith("assessed_") and r[key] is not None and not is_hidden(r[key])
+            },
+        }
+        for r in tables.flows
+        if not is_hidden(r["enrolled"])
+    ]
     return {
         "organisation": organisation.slug,
-        "suppression_threshold": k,
+        "suppression_threshold": tables.k,
         "outcomes": outcomes,
         "changes": changes,
         "flow": flows,

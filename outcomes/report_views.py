@@ -1,4 +1,4 @@
-"""The evaluation page for leads: reads only the summary tables, so it stays fast."""
+"""The evaluation page for leads: reads only the summary tables, through the same disclosure control as the exports."""
 
 from __future__ import annotations
 
@@ -12,62 +12,79 @@ from peersupport.permissions import Perm, organisation_for
 
 from .charts import series_chart
 from .definitions import load_all
-from .models import ChangeSummary, CohortState, OutcomeSummary, TimePoint
-from .report import threshold
+from .exports.summary import summary_tables
+from .models import CohortState, TimePoint
+from .report import is_hidden
 
 TIME_ORDER = {tp: i for i, tp in enumerate(TimePoint.values)}
+TIME_LABELS = dict(TimePoint.choices)
+
+
+def _mine(rows: list[dict], cohort: CohortState) -> list[dict]:
+    return [r for r in rows if r["cohort_dimension"] == cohort.dimension and r["cohort_value"] == cohort.value]
 
 
 @login_required
 def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = organisation_for(request, slug, Perm.VIEW_EVALUATION)
-    k = threshold(organisation)
     cohorts = list(CohortState.objects.filter(organisation=organisation).order_by("dimension", "label"))
     wanted = request.GET.get("cohort", "organisation:")
     cohort = next((c for c in cohorts if f"{c.dimension}:{c.value}" == wanted), None)
     if cohort is None:
         cohort = next((c for c in cohorts if c.dimension == "organisation"), None)
-    context = {"organisation": organisation, "cohorts": cohorts, "cohort": cohort, "k": k, "instruments": []}
+    tables = summary_tables(organisation)
+    context = {"organisation": organisation, "cohorts": cohorts, "cohort": cohort, "k": tables.k, "instruments": []}
     if cohort is None:
         return render(request, "outcomes/evaluation.html", context)
 
     titles = {code: defn.title for (code, _v), defn in load_all().items()}
     outcomes = defaultdict(list)
-    for s in OutcomeSummary.objects.filter(cohort=cohort):
-        outcomes[(s.instrument_code, s.scale)].append(s)
+    for r in _mine(tables.outcomes, cohort):
+        outcomes[(r["instrument"], r["scale"])].append({**r, "label": TIME_LABELS.get(r["time_point"], "")})
     changes = defaultdict(list)
-    for c in ChangeSummary.objects.filter(cohort=cohort):
-        changes[(c.instrument_code, c.scale)].append(c)
+    for r in _mine(tables.changes, cohort):
+        changes[(r["instrument"], r["scale"])].append(
+            {
+                **r,
+                "from_label": TIME_LABELS.get(r["from_time_point"], ""),
+                "to_label": TIME_LABELS.get(r["to_time_point"], ""),
+                "shown": not is_hidden(r["n_pairs"]),
+                "counts_shown": not any(is_hidden(r[key]) for key in ("improved", "unchanged", "deteriorated")),
+            }
+        )
     instruments = []
     for key in sorted(outcomes, key=lambda kv: (kv[0], kv[1] != "total", kv[1])):
-        rows = sorted(outcomes[key], key=lambda s: TIME_ORDER.get(s.time_point, 99))
-        shown = [r for r in rows if r.n >= k and r.mean is not None]
-        chart = series_chart(
-            [(r.get_time_point_display(), r.mean) for r in shown],
-            intervals=[(r.ci_low, r.ci_high) for r in shown],
-        )
-        change_rows = []
-        for c in sorted(changes.get(key, []), key=lambda c: TIME_ORDER.get(c.to_time_point, 99)):
-            counts = [c.improved, c.unchanged, c.deteriorated]
-            counts_ok = None not in counts and all(n == 0 or n >= k for n in counts)
-            change_rows.append({"row": c, "shown": c.n_pairs >= k, "counts_shown": c.n_pairs >= k and counts_ok})
+        rows = sorted(outcomes[key], key=lambda r: TIME_ORDER.get(r["time_point"], 99))
+        for r in rows:
+            r["shown"] = not is_hidden(r["n"]) and not is_hidden(r["mean"]) and r["mean"] is not None
+        drawn = [r for r in rows if r["shown"]]
         instruments.append(
             {
                 "code": key[0],
                 "scale": key[1],
                 "title": titles.get(key[0], key[0]),
-                "rows": [{"row": r, "shown": r.n >= k} for r in rows],
-                "chart": chart,
+                "rows": rows,
+                "chart": series_chart(
+                    [(r["label"], r["mean"]) for r in drawn],
+                    intervals=[(r["ci_low"], r["ci_high"]) for r in drawn],
+                ),
                 "chart_id": f"chart-{key[0]}-{key[1]}",
-                "changes": change_rows,
+                "changes": sorted(changes.get(key, []), key=lambda c: TIME_ORDER.get(c["to_time_point"], 99)),
             }
         )
-    flow = getattr(cohort, "flow", None)
-    context.update(
-        {
-            "instruments": instruments,
-            "flow": flow,
-            "flow_shown": flow is not None and flow.enrolled >= k,
+    flows = _mine(tables.flows, cohort)
+    flow = flows[0] if flows else None
+    if flow is not None:
+        flow = {
+            **flow,
+            "dose_shown": flow["dose_median"] is not None and not is_hidden(flow["dose_median"]),
+            "assessed": [
+                (TIME_LABELS.get(key.removeprefix("assessed_"), key), flow[key])
+                for key in flow
+                if key.startswith("assessed_") and flow[key] not in (None, 0)
+            ],
         }
+    context.update(
+        {"instruments": instruments, "flow": flow, "flow_shown": flow is not None and not is_hidden(flow["enrolled"])}
     )
     return render(request, "outcomes/evaluation.html", context)

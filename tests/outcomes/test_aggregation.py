@@ -325,3 +325,39 @@ def test_facilitators_members_and_other_organisations_cannot_open_the_evaluation
     for user in (facilitator, member, outsider):
         client.force_login(user)
         assert client.get(url).status_code == 404
+
+
+def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
+    """A count hidden in the export must not be shown on the page or in the report (section 6: all tables)."""
+    import io
+    import json
+
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    from outcomes.exports.summary import summary_tables
+    from peersupport.models import RoleKind
+    from tests.factories import person
+
+    big, _ = facilitated_group()
+    small, _ = facilitated_group(organisation=big.organisation)
+    for group, n in ((big, 17), (small, 3)):
+        for i in range(n):
+            m = active_member(group)
+            answered(m, "baseline", 20 + i)
+    aggregation.recompute_all(organisation_id=big.organisation_id)
+    tables = summary_tables(big.organisation)
+    hidden = {
+        (r["cohort_dimension"], r["cohort_value"], r["time_point"])
+        for r in tables.outcomes
+        if isinstance(r["n"], str) and r["scale"] == "total"
+    }
+    assert ("group", str(big.pk), "baseline") in hidden  # 20 − 17 would give the small group's 3 away
+    out = io.StringIO()
+    call_command("evaluation_report", "--org", big.organisation.slug, stdout=out)
+    report = json.loads(out.getvalue())
+    shown = {(r["cohort"]["dimension"], r["cohort"]["value"], r["time_point"]) for r in report["outcomes"]}
+    assert not shown & hidden
+    client.force_login(person(big.organisation, RoleKind.LEAD))
+    page = client.get(reverse("outcomes:evaluation", args=[big.organisation.slug]) + f"?cohort=group:{big.pk}")
+    assert ">17<" not in page.content.decode()
