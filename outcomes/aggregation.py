@@ -39,6 +39,7 @@ from .models import (
     AssessmentStatus,
     ChangeSummary,
     CohortState,
+    ComparisonSummary,
     FlowSummary,
     OutcomeSummary,
     Response,
@@ -161,7 +162,9 @@ def recompute_cohort(cohort_id: int) -> bool:
         OutcomeSummary.objects.filter(cohort=state).delete()
         ChangeSummary.objects.filter(cohort=state).delete()
         FlowSummary.objects.filter(cohort=state).delete()
+        ComparisonSummary.objects.filter(cohort=state).delete()
         OutcomeSummary.objects.bulk_create(figures.outcomes)
+        ComparisonSummary.objects.bulk_create(figures.comparisons)
         ChangeSummary.objects.bulk_create(figures.changes)
         FlowSummary.objects.create(**figures.flow)
         fresh = CohortState.objects.filter(pk=cohort_id).filter(Q(marked_at__isnull=True) | Q(marked_at__lte=started))
@@ -178,6 +181,7 @@ class CohortFigures:
     outcomes: list[OutcomeSummary]
     changes: list[ChangeSummary]
     flow: dict
+    comparisons: list[ComparisonSummary]
 
 
 def _latest_definitions() -> dict[str, InstrumentDefinition]:
@@ -312,7 +316,69 @@ def compute_cohort(state: CohortState) -> CohortFigures:
                     **counts,
                 )
             )
-    return CohortFigures(outcomes=outcomes, changes=changes, flow={"cohort": state, **participant_flow(groups)})
+    comparisons = compare_changes(state, groups, scores) if state.dimension == "organisation" else []
+    return CohortFigures(
+        outcomes=outcomes, changes=changes, flow={"cohort": state, **participant_flow(groups)}, comparisons=comparisons
+    )
+
+
+def compare_changes(state: CohortState, groups, scores) -> list[ComparisonSummary]:
+    """Change compared as Hedges' g: structured vs unstructured groups, and each group vs the other groups."""
+    from groups.models import GroupFormat, Membership
+
+    group_of = dict(Membership.objects.filter(group__in=groups).values_list("pk", "group_id"))
+    info = {g.pk: g for g in groups.only("pk", "name", "format")}
+    rows: list[ComparisonSummary] = []
+    for (code, scale), by_time in sorted(scores.items()):
+        for before, after in CHANGE_PAIRS:
+            pre, post = by_time.get(before, {}), by_time.get(after, {})
+            change = {m: post[m] - pre[m] for m in set(pre) & set(post) if m in group_of}
+            if not change:
+                continue
+            splits = []
+            structured = [v for m, v in change.items() if info[group_of[m]].format == GroupFormat.STRUCTURED]
+            unstructured = [v for m, v in change.items() if info[group_of[m]].format == GroupFormat.UNSTRUCTURED]
+            splits.append(
+                (ComparisonSummary.Kind.FORMAT, "format", GroupFormat.STRUCTURED, "Structured groups",
+                 "Unstructured groups", structured, unstructured)
+            )  # fmt: skip
+            for group_id in sorted({group_of[m] for m in change}):
+                inside = [v for m, v in change.items() if group_of[m] == group_id]
+                outside = [v for m, v in change.items() if group_of[m] != group_id]
+                splits.append(
+                    (ComparisonSummary.Kind.GROUP, "group", str(group_id), info[group_id].name, "Other groups",
+                     inside, outside)
+                )  # fmt: skip
+            for kind, dimension, value, a_label, b_label, a, b in splits:
+                if not a or not b:
+                    continue
+                result = statistics.between_groups(a, b)
+                rows.append(
+                    ComparisonSummary(
+                        cohort=state,
+                        kind=kind,
+                        instrument_code=code,
+                        scale=scale,
+                        from_time_point=before,
+                        to_time_point=after,
+                        a_dimension=dimension,
+                        a_value=value,
+                        a_label=a_label[:200],
+                        b_label=b_label,
+                        n_a=result.n1,
+                        n_b=result.n2,
+                        mean_a=result.mean1,
+                        mean_b=result.mean2,
+                        sd_a=result.sd1,
+                        sd_b=result.sd2,
+                        g=result.g,
+                        g_ci_low=result.ci_low,
+                        g_ci_high=result.ci_high,
+                        t=result.t,
+                        p=result.p,
+                    )
+                )
+    return rows
 
 
 def participant_flow(groups) -> dict:

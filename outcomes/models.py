@@ -388,3 +388,39 @@ class OrganisationSecret(models.Model):
 
     def __repr__(self) -> str:
         return f"<OrganisationSecret organisation={self.organisation_id}>"
+
+
+class ComparisonSummary(models.Model):
+    """Change compared between two sets of members as Hedges' g (structured vs unstructured; a group vs the rest)."""
+
+    class Kind(models.TextChoices):
+        FORMAT = "format", _("Structured vs unstructured groups")
+        GROUP = "group", _("One group vs the organisation's other groups")
+
+    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="comparisons")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40)
+    from_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    to_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    a_dimension = models.CharField(max_length=20, choices=CohortDimension.choices)
+    a_value = models.CharField(max_length=60)
+    a_label = models.CharField(max_length=200)
+    b_label = models.CharField(max_length=200)
+    n_a = models.PositiveIntegerField()
+    n_b = models.PositiveIntegerField()
+    mean_a = models.FloatField(null=True)
+    mean_b = models.FloatField(null=True)
+    sd_a = models.FloatField(null=True)
+    sd_b = models.FloatField(null=True)
+    g = models.FloatField(null=True)
+    g_ci_low = models.FloatField(null=True)
+    g_ci_high = models.FloatField(null=True)
+    t = models.FloatField(null=True)
+    p = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["cohort", "kind", "instrument_code", "scale", "a_label"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code}/{self.scale}: {self.a_label} vs {self.b_label}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .exports.summary import summary_tables
 from .exports.suppression import threshold_for
+from .models import ComparisonSummary
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (
@@ -32,6 +33,38 @@ def _shown(value):
 
 def _cohort(row: dict) -> dict:
     return {"dimension": row["cohort_dimension"], "value": row["cohort_value"], "label": row["cohort_label"]}
+
+
+COMPARISON_KEYS = ("n_a", "n_b", "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+
+
+def visible_comparisons(organisation, tables) -> list[ComparisonSummary]:
+    """Comparisons whose two sides are shown elsewhere: both n ≥ k, and the side's own cohort and the whole
+    organisation have their change shown in the protected tables (so the other side's n follows from shown
+    figures only)."""
+    shown = {
+        (
+            r["cohort_dimension"],
+            r["cohort_value"],
+            r["instrument"],
+            r["scale"],
+            r["from_time_point"],
+            r["to_time_point"],
+        )
+        for r in tables.changes
+        if not is_hidden(r["n_pairs"])
+    }
+    rows = []
+    for c in ComparisonSummary.objects.filter(cohort__organisation=organisation).order_by("kind", "a_label"):
+        key = (c.instrument_code, c.scale, c.from_time_point, c.to_time_point)
+        if (
+            c.n_a >= tables.k
+            and c.n_b >= tables.k
+            and (c.a_dimension, c.a_value, *key) in shown
+            and ("organisation", "", *key) in shown
+        ):
+            rows.append(c)
+    return rows
 
 
 def evaluation_report(organisation) -> dict:
@@ -74,10 +107,24 @@ def evaluation_report(organisation) -> dict:
         for r in tables.flows
         if not is_hidden(r["enrolled"])
     ]
+    comparisons = [
+        {
+            "kind": c.kind,
+            "instrument": c.instrument_code,
+            "scale": c.scale,
+            "from": c.from_time_point,
+            "to": c.to_time_point,
+            "a": c.a_label,
+            "b": c.b_label,
+            **{key: getattr(c, key) for key in COMPARISON_KEYS},
+        }
+        for c in visible_comparisons(organisation, tables)
+    ]
     return {
         "organisation": organisation.slug,
         "suppression_threshold": tables.k,
         "outcomes": outcomes,
         "changes": changes,
         "flow": flows,
+        "comparisons": comparisons,
     }

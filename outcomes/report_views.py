@@ -14,7 +14,7 @@ from .charts import series_chart
 from .definitions import load_all
 from .exports.summary import summary_tables
 from .models import CohortState, TimePoint
-from .report import is_hidden
+from .report import is_hidden, visible_comparisons
 
 TIME_ORDER = {tp: i for i, tp in enumerate(TimePoint.values)}
 TIME_LABELS = dict(TimePoint.choices)
@@ -85,6 +85,12 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
             ],
         }
     context.update(
-        {"instruments": instruments, "flow": flow, "flow_shown": flow is not None and not is_hidden(flow["enrolled"])}
+        {
+            "instruments": instruments,
+            "flow": flow,
+            "flow_shown": flow is not None and not is_hidden(flow["enrolled"]),
+            "comparisons": visible_comparisons(organisation, tables) if cohort.dimension == "organisation" else [],
+            "titles": titles,
+        }
     )
     return render(request, "outcomes/evaluation.html", context)

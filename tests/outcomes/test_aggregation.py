@@ -361,3 +361,58 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
     client.force_login(person(big.organisation, RoleKind.LEAD))
     page = client.get(reverse("outcomes:evaluation", args=[big.organisation.slug]) + f"?cohort=group:{big.pk}")
     assert ">17<" not in page.content.decode()
+
+
+def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
+    from groups.models import GroupFormat
+    from outcomes.models import ComparisonSummary
+    from tests.factories import SupportGroupFactory
+
+    structured, _ = facilitated_group()
+    unstructured = SupportGroupFactory(
+        organisation=structured.organisation, format=GroupFormat.UNSTRUCTURED, curriculum=None
+    )
+    a = [6, 3, 7, 1, -2, 8, 9, 4]  # STATISTICS.md between-group fixture (change scores)
+    b = [2, -1, 4, 0, 3, 1, -2, 5]
+    for group, changes in ((structured, a), (unstructured, b)):
+        for change in changes:
+            m = active_member(group)
+            answered(m, "baseline", 30)
+            answered(m, "post", 30 + change)
+    aggregation.recompute_all(organisation_id=structured.organisation_id)
+    row = ComparisonSummary.objects.get(kind="format", scale="total")
+    assert (row.n_a, row.n_b) == (8, 8)
+    assert row.g == pytest.approx(0.896937, rel=1e-5)
+    assert (row.g_ci_low, row.g_ci_high) == (pytest.approx(-0.0803380, rel=1e-5), pytest.approx(1.87421, rel=1e-5))
+    assert row.p == pytest.approx(stats.ttest_ind(a, b).pvalue, abs=1e-9)
+    by_group = ComparisonSummary.objects.get(kind="group", a_value=str(structured.pk))
+    assert by_group.g == pytest.approx(row.g, abs=1e-9)  # with two groups, a group vs the rest is the same split
+    from outcomes.report import evaluation_report
+
+    shown = evaluation_report(structured.organisation)["comparisons"]
+    assert {c["kind"] for c in shown} == {"format", "group"}
+    assert shown[0]["g"] == pytest.approx(0.896937, rel=1e-5)
+
+
+def test_comparisons_appear_in_the_report_only_when_both_sides_are_large_enough():
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    from groups.models import GroupFormat
+    from tests.factories import SupportGroupFactory
+
+    structured, _ = facilitated_group()
+    unstructured = SupportGroupFactory(
+        organisation=structured.organisation, format=GroupFormat.UNSTRUCTURED, curriculum=None
+    )
+    for group, n in ((structured, 8), (unstructured, 3)):
+        for i in range(n):
+            m = active_member(group)
+            answered(m, "baseline", 30)
+            answered(m, "post", 31 + i)
+    aggregation.recompute_all(organisation_id=structured.organisation_id)
+    out = io.StringIO()
+    call_command("evaluation_report", "--org", structured.organisation.slug, stdout=out)
+    assert json.loads(out.getvalue())["comparisons"] == []  # three unstructured members: not shown
