@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 320, 180, 36, 12, 12, 28
+WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 320, 180, 44, 12, 12, 28
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def series_chart(
         return round(_scale(v, lo, hi, HEIGHT - PAD_BOTTOM, PAD_TOP), 1)
 
     pts = tuple((round(x, 1), y_of(v)) for x, (_l, v) in zip(x_of, values, strict=True))
-    ticks = tuple((y_of(v), f"{v:g}") for v in (lo, (lo + hi) / 2, hi))
+    ticks = tuple((y_of(v), f"{v:.1f}") for v in (lo, (lo + hi) / 2, hi))
     labels = tuple((round(x, 1), label) for x, (label, _v) in zip(x_of, values, strict=True))
     cis = ()
     if intervals:
