@@ -103,7 +103,30 @@ GROUPS = [
         active=(2, 5, 20),
         extra={"location": "Main gates of the park, by the café"},
     ),
+    DemoGroup(
+        name="Steering my own recovery (spring course)",
+        description="The spring run of the self-management course, finished some months ago.",
+        format=GroupFormat.STRUCTURED,
+        facilitation=Facilitation.PEER_LED,
+        delivery=Delivery.IN_PERSON,
+        capacity=14,
+        status=GroupStatus.COMPLETED,
+        curriculum_kind=CurriculumKind.SELF_MANAGEMENT,
+        facilitators=(2,),
+        active=(4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 17, 18, 19),
+        withdrawn=((5, WithdrawalReason.HEALTH, ""),),
+        extra={"location": "Library meeting room"},
+    ),
 ]
+
+# A finished course: its sessions ended this many weeks before the first seeding, so its end-of-course and
+# 3-month follow-up questionnaires are already in the past (sessions.demo and outcomes.demo read this).
+PAST_COURSE_ENDED_WEEKS_AGO = 14
+
+
+def is_past_course(group: SupportGroup) -> bool:
+    return any(spec.name == group.name and spec.status == GroupStatus.COMPLETED for spec in GROUPS)
+
 
 STATUS_PATH = [GroupStatus.RECRUITING, GroupStatus.RUNNING, GroupStatus.COMPLETED]
 
@@ -137,9 +160,27 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
         curriculum=_curriculum(organisation, spec.curriculum_kind) if spec.curriculum_kind else None,
         **spec.extra,
     )
-    for status in STATUS_PATH[: STATUS_PATH.index(spec.status) + 1]:
+    # A finished course runs first (members join, sessions happen); ``finish_past_courses`` completes it.
+    last = GroupStatus.RUNNING if spec.status == GroupStatus.COMPLETED else spec.status
+    for status in STATUS_PATH[: STATUS_PATH.index(last) + 1]:
         group = services.group_set_status(group=group, status=status, by=lead)
     return group
+
+
+@transaction.atomic
+def finish_past_courses() -> None:
+    """Mark the finished demo course's members completed, then the group (after its sessions are seeded)."""
+    from peersupport.demo import ORGANISATIONS
+
+    for group in SupportGroup.objects.filter(
+        organisation__slug__in=[spec.slug for spec in ORGANISATIONS], status=GroupStatus.RUNNING
+    ):
+        if not is_past_course(group):
+            continue
+        facilitator = group.facilitators.first()
+        for membership in group.memberships.filter(status=MembershipStatus.ACTIVE):
+            services.membership_complete(membership=membership, by=facilitator)
+        services.group_set_status(group=group, status=GroupStatus.COMPLETED, by=facilitator)
 
 
 def _memberships(group: SupportGroup, spec: DemoGroup, people: dict[str, User], by: User) -> None:

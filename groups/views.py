@@ -8,8 +8,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -41,18 +39,6 @@ def _add_errors(form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc)
-
-
-# The sessions app may drop a panel in here (schedule, next sessions, register links); it gets the same context.
-SESSIONS_PANEL = "sessions/_group_panel.html"
-
-
-def _optional_template(name: str) -> str | None:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return None
-    return name
 
 
 def _optional_url(name: str, *args) -> str | None:
@@ -255,7 +241,6 @@ def group_detail(request: HttpRequest, slug: str, group_id: int) -> HttpResponse
             "invitation_url": services.group_invitation_url(group),
             "schedule_url": _optional_url("sessions:schedule", organisation.slug, group.pk),
             "contacts_url": _optional_url("sessions:contacts", organisation.slug, group.pk),
-            "sessions_panel": _optional_template(SESSIONS_PANEL),
             "withdrawal_reasons": WithdrawalReason.choices,
             "is_lead": is_lead(request.user, organisation),
         },

@@ -124,6 +124,7 @@ def seed() -> dict[str, int]:
     group_counts = groups_demo.seed()
     session_counts = sessions_demo.seed()
     outcome_counts = outcomes_demo.seed()
+    groups_demo.finish_past_courses()
     return {
         "organisations": Organisation.objects.count(),
         "users": User.objects.count(),

@@ -179,6 +179,9 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Peer Support] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Accept the code of the 30-second step before or after too: phones' clocks drift, and a code typed at
+# the end of its step would otherwise fail. (Each code still works once.)
+MFA_TOTP_TOLERANCE = 1
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Peer Support Platform")
 
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=14)

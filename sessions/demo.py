@@ -13,6 +13,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from groups import demo as groups_demo
 from groups.models import GroupStatus, MembershipStatus, SupportGroup
 from peersupport.models import Organisation
 
@@ -44,6 +45,8 @@ def _rule(group: SupportGroup, today: dt.date) -> recurrence.Rule:
     # A group that is running (or has finished) has history; one still recruiting starts next week.
     has_history = group.status in (GroupStatus.RUNNING, GroupStatus.COMPLETED)
     start = today - dt.timedelta(weeks=WEEKS_OF_HISTORY) if has_history else today + dt.timedelta(days=7)
+    if groups_demo.is_past_course(group):
+        start = today - dt.timedelta(weeks=groups_demo.PAST_COURSE_ENDED_WEEKS_AGO + count)
     return recurrence.Rule(
         start_date=start,
         weekdays=frozenset({group.pk % 5}),

@@ -309,7 +309,10 @@ def test_the_demo_data_has_the_four_kinds_of_group_in_both_organisations():
     call_command("seed_demo", stdout=__import__("io").StringIO())
     for slug in ("northbridge", "riverside"):
         groups = {g.name: g for g in SupportGroup.objects.filter(organisation__slug=slug)}
-        assert len(groups) == 4
+        assert len(groups) == 5  # the four kinds, and a finished run of the self-management course
+        finished = groups["Steering my own recovery (spring course)"]
+        assert finished.status == "completed"
+        assert finished.memberships.filter(status=MembershipStatus.COMPLETED).count() == 13
         kinds = {(g.format, g.facilitation, g.curriculum.kind if g.curriculum else None) for g in groups.values()}
         assert (GroupFormat.STRUCTURED, Facilitation.PEER_LED, CurriculumKind.SELF_MANAGEMENT) in kinds
         assert (GroupFormat.STRUCTURED, Facilitation.PEER_LED, CurriculumKind.ANTI_STIGMA) in kinds
@@ -317,7 +320,7 @@ def test_the_demo_data_has_the_four_kinds_of_group_in_both_organisations():
         peer_to_peer = next(g for g in groups.values() if g.facilitation == Facilitation.PEER_TO_PEER)
         assert not GroupFacilitator.objects.filter(group=peer_to_peer).exists()
         memberships = Membership.objects.filter(group__organisation__slug=slug)
-        assert memberships.filter(status=MembershipStatus.WITHDRAWN).exclude(withdrawal_reason="").count() == 2
+        assert memberships.filter(status=MembershipStatus.WITHDRAWN).exclude(withdrawal_reason="").count() == 3
         waiting = memberships.get(status=MembershipStatus.WAITLISTED)
         assert waiting.group.memberships.filter(status=MembershipStatus.ACTIVE).count() == waiting.group.capacity
         assert memberships.filter(user__email=f"member01@{slug}.example").exists()
