@@ -67,3 +67,38 @@ def test_a_submit_is_fresh_soon_after_commit_with_a_worker_running(broker):
         while CohortState.objects.filter(stale=True).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
     assert not CohortState.objects.filter(stale=True).exists()
+
+
+def test_two_workers_recomputing_one_cohort_at_once_leave_one_consistent_set_of_figures(real_stack):
+    import threading
+
+    from django.db import connection
+
+    from outcomes.models import OutcomeSummary
+
+    group, _ = facilitated_group()
+    for score in (10, 12, 14, 16, 18, 20):
+        answered(active_member(group), "baseline", score)
+    with transaction.atomic():
+        aggregation.mark_stale(group)
+    cohort = CohortState.objects.get(dimension="group", value=str(group.pk))
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work():
+        try:
+            barrier.wait(timeout=10)
+            aggregation.recompute_cohort(cohort.pk)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    rows = OutcomeSummary.objects.filter(cohort=cohort, scale="total", time_point="baseline")
+    assert rows.count() == 1 and rows.get().n == 6 and rows.get().mean == 15.0
