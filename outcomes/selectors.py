@@ -38,6 +38,7 @@ def member_assessment(user: User, organisation: Organisation, assessment_id: int
 
 @dataclass(frozen=True)
 class ScorePoint:
+    response_id: int
     instrument_code: str
     instrument_title: str
     time_point: str
@@ -70,6 +71,7 @@ def member_scores(user: User, organisation: Organisation) -> dict[str, list[Scor
         bands = [label for label in (response.scores.get("bands") or {}).values() if label]
         series[response.instrument_code].append(
             ScorePoint(
+                response_id=response.pk,
                 instrument_code=response.instrument_code,
                 instrument_title=defn.title,
                 time_point=response.assessment.time_point,
@@ -113,3 +115,17 @@ def completion_for_groups(groups: QuerySet[SupportGroup]) -> list[CompletionRow]
             state = "upcoming"
         rows.append(CompletionRow(assessment.membership, assessment, state))
     return rows
+
+
+def member_response(user: User, organisation: Organisation, response_id: int) -> Response | None:
+    """The member's own submitted response, or None: another member's answers are never returned."""
+    return (
+        Response.objects.filter(
+            pk=response_id,
+            assessment__membership__user=user,
+            assessment__membership__group__organisation=organisation,
+            submitted_at__isnull=False,
+        )
+        .select_related("assessment__membership__group")
+        .first()
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("o/<slug:slug>/questionnaires/<int:assessment_id>/<slug:code>/", views.instrument, name="instrument"),
     path("o/<slug:slug>/questionnaires/<int:assessment_id>/<slug:code>/autosave/", views.autosave, name="autosave"),
     path("o/<slug:slug>/my-scores/", views.my_scores, name="my_scores"),
+    path("o/<slug:slug>/my-answers/<int:response_id>/", views.my_answers, name="my_answers"),
     path("o/<slug:slug>/completion/", views.completion, name="completion"),
     path("o/<slug:slug>/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("o/<slug:slug>/lead/instruments/", lead_views.instruments, name="lead_instruments"),

@@ -165,6 +165,31 @@ def my_scores(request: HttpRequest, organisation) -> HttpResponse:
     )
 
 
+@consent_required
+def my_answers(request: HttpRequest, organisation, response_id: int) -> HttpResponse:
+    """A member's own answers to one questionnaire, as they gave them."""
+    response = selectors.member_response(request.user, organisation, response_id)
+    if response is None:
+        raise Http404("No such answers.")
+    defn = definition(response.instrument_code, response.instrument_version)
+    shown = questionnaire_for(defn, organisation, language=request.user.preferred_language)
+    rows = []
+    for item in defn.items:
+        value = response.answers.get(item.key)
+        text = next((s.text for s in shown.items if s.key == item.key), "") if shown else ""
+        label = None
+        if shown and value is not None:
+            label = next(
+                (o.label for s in shown.items if s.key == item.key for o in s.options if o.value == value), None
+            )
+        rows.append({"number": item.number, "text": text, "value": value, "label": label})
+    return render(
+        request,
+        "outcomes/my_answers.html",
+        {"organisation": organisation, "response": response, "title": defn.title, "rows": rows},
+    )
+
+
 @login_required
 def completion(request: HttpRequest, slug: str) -> HttpResponse:
     """Who is due, done or overdue, and open risk alerts: never answers or scores."""

@@ -317,3 +317,18 @@ def test_membership_events_are_history_for_the_signal():
     membership = active_member(group)
     assert MembershipEvent.objects.filter(membership=membership).count() == 1
     assert Assessment.objects.count() == 0  # no plan, no assessments
+
+
+def test_a_member_reads_their_own_answers_and_nobody_else_can(client, setup):
+    group, facilitator, membership, baseline = setup
+    client.force_login(membership.user)
+    client.post(answer_url(group, baseline, "phq9"), {**PHQ9_ALL_ZERO, "q2": "2", "action": "submit"})
+    response = Response.objects.get(assessment=baseline, instrument_code="phq9")
+    url = reverse("outcomes:my_answers", args=[group.organisation.slug, response.pk])
+    scores = client.get(reverse("outcomes:my_scores", args=[group.organisation.slug])).content.decode()
+    assert url in scores
+    page = client.get(url).content.decode()
+    assert "Feeling down, depressed, or hopeless" in page and "More than half the days" in page
+    for other in (active_member(group).user, facilitator, person(group.organisation, RoleKind.LEAD)):
+        client.force_login(other)
+        assert client.get(url).status_code == 404
