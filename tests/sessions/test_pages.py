@@ -65,7 +65,7 @@ def test_the_dashboard_partials_render_for_each_role(world):
     facilitator_html = render(world.facilitator, "{% facilitator_sessions organisation %}", organisation=org)
     assert world.group.name in facilitator_html and "Register for" in facilitator_html
     group_html = render(world.facilitator, "{% group_sessions group %}", group=world.group)
-    assert "Schedule, registers and logs" in group_html
-    assert "Schedule, registers and logs" not in render(
+    assert "Schedule, registers and session logs" in group_html
+    assert "Schedule, registers and session logs" not in render(
         world.active[0], "{% group_sessions group %}", group=world.group
     )
