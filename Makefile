@@ -18,6 +18,7 @@ help:
 	@echo "make lint      ruff format --check and ruff check"
 	@echo "make worker    a Celery worker (needs REDIS_URL)"
 	@echo "make beat      Celery beat, the periodic jobs (needs REDIS_URL)"
+	@echo "make bench     the evaluation scale benchmark (needs DATABASE_URL to a scratch PostgreSQL database)"
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3.13 on PATH)."; exit 1; }
@@ -62,6 +63,10 @@ worker: $(VENV)/.installed
 beat: $(VENV)/.installed
 	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run in-process."; exit 1; }
 	$(VENV)/bin/celery -A peersupport beat --loglevel=INFO
+
+bench: $(VENV)/.installed-dev
+	@test -n "$$DATABASE_URL" || { echo "make bench needs PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench make bench"; exit 1; }
+	$(PY) benchmarks/evaluation.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
