@@ -1013,11 +1013,18 @@ class CohortTimer:
         return list(zip(dimensions, np.diff([self.started_stale, *self.marks]).tolist(), strict=True))
 
 
-def by_dimension(durations: list[tuple[str, float]]) -> list[tuple[str, int, float, float, float]]:
+def by_dimension(
+    durations: list[tuple[str, float]], *, all_groups: int | None = None
+) -> list[tuple[str, int, float, float, float]]:
+    """(dimension, cohorts, seconds, median, max) by total time. With ``all_groups`` the group durations are
+    a sample: count and total are scaled up to all group cohorts; median and max are the sample's."""
     rows = []
     for dimension in dict.fromkeys(d for d, _ in durations):
         mine = np.array([s for d, s in durations if d == dimension])
-        rows.append((dimension, mine.size, float(mine.sum()), float(np.median(mine)), float(mine.max())))
+        n, total = mine.size, float(mine.sum())
+        if dimension == "group" and all_groups:
+            n, total = all_groups, float(mine.mean()) * all_groups
+        rows.append((dimension, n, total, float(np.median(mine)), float(mine.max())))
     return sorted(rows, key=lambda row: -row[2])
 
 
@@ -1085,8 +1092,6 @@ def recompute_sampled(organisation_id: int, *, sample: int, seed: int) -> tuple[
     estimate = preparing + sum(s for d, s in durations if d != "group") + mean_group * len(groups)
     spread = float(np.std(group_times, ddof=1)) if len(group_times) > 1 else 0.0
     standard_error = spread / math.sqrt(max(1, len(group_times))) * len(groups)
-    # Stand-ins for the group cohorts not recomputed (so by_dimension shows the estimate for all of them).
-    durations += [("group", mean_group)] * (len(groups) - len(group_times))
     states.filter(stale=True).update(stale=False)
     return estimate, len(cohorts), durations, preparing, (len(group_times), len(groups), standard_error)
 
@@ -1127,10 +1132,10 @@ def bench_recompute(organisation_id: int, *, profile: bool = False, sample_group
         "comparison summaries": ComparisonSummary.objects.filter(**of_org).count(),
         "flow summaries": FlowSummary.objects.filter(**of_org).count(),
     }
+    breakdown = by_dimension(durations, all_groups=sampled[1] if sampled else None)
     return RecomputeResult(
-        elapsed, cohorts, by_dimension(durations), preparing, sql_seconds, quartiles_seconds, len(cells), rows, agree,
-        sampled,
-    )  # fmt: skip
+        elapsed, cohorts, breakdown, preparing, sql_seconds, quartiles_seconds, len(cells), rows, agree, sampled
+    )
 
 
 # --- 3. (b) Submit-to-fresh latency with a real worker -------------------------------------------------
