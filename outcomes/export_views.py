@@ -22,6 +22,7 @@ from .exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
 from .exports.items import ITEM_COLUMNS, item_rows, submitted_responses
 from .exports.summary import (
     CHANGE_COLUMNS,
+    COMPARISON_COLUMNS,
     FLOW_COLUMNS,
     META_COLUMNS,
     OUTCOME_COLUMNS,
@@ -96,6 +97,7 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
             ("Outcomes", OUTCOME_COLUMNS, tables.outcomes),
             ("Change", CHANGE_COLUMNS, tables.changes),
             ("Flow", FLOW_COLUMNS, tables.flows),
+            ("Comparisons", COMPARISON_COLUMNS, tables.comparisons),
             ("About", ("item", "value"), about),
         ]
     )
@@ -103,7 +105,7 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         organisation,
         "summary_xlsx",
-        rows=len(tables.outcomes) + len(tables.changes) + len(tables.flows),
+        rows=len(tables.outcomes) + len(tables.changes) + len(tables.flows) + len(tables.comparisons),
         k=tables.k,
     )
     return _download(HttpResponse(content, content_type=XLSX_TYPE), organisation, "summary", "xlsx")

@@ -7,9 +7,9 @@ hides the same cells and none can be recovered by comparing them.
 
 from __future__ import annotations
 
-from .exports.summary import summary_tables
+from .exports.summary import shown_comparisons, summary_tables
 from .exports.suppression import threshold_for
-from .models import ComparisonSummary
+from .models import CohortState, ComparisonSummary
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (
@@ -39,32 +39,11 @@ COMPARISON_KEYS = ("n_a", "n_b", "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_
 
 
 def visible_comparisons(organisation, tables) -> list[ComparisonSummary]:
-    """Comparisons whose two sides are shown elsewhere: both n ≥ k, and the side's own cohort and the whole
-    organisation have their change shown in the protected tables (so the other side's n follows from shown
-    figures only)."""
-    shown = {
-        (
-            r["cohort_dimension"],
-            r["cohort_value"],
-            r["instrument"],
-            r["scale"],
-            r["from_time_point"],
-            r["to_time_point"],
-        )
-        for r in tables.changes
-        if not is_hidden(r["n_pairs"])
-    }
-    rows = []
-    for c in ComparisonSummary.objects.filter(cohort__organisation=organisation).order_by("kind", "a_label"):
-        key = (c.instrument_code, c.scale, c.from_time_point, c.to_time_point)
-        if (
-            c.n_a >= tables.k
-            and c.n_b >= tables.k
-            and (c.a_dimension, c.a_value, *key) in shown
-            and ("organisation", "", *key) in shown
-        ):
-            rows.append(c)
-    return rows
+    """The comparisons the exports publish (:func:`~outcomes.exports.summary.comparison_shown`): both sides
+    at least k members, with counts equal to ones the protected change table already shows, so no view
+    shows a comparison another hides."""
+    cohorts = CohortState.objects.filter(organisation=organisation).values_list("pk", flat=True)
+    return shown_comparisons(cohorts, tables.changes, tables.k)
 
 
 def evaluation_report(organisation) -> dict:
@@ -109,16 +88,16 @@ def evaluation_report(organisation) -> dict:
     ]
     comparisons = [
         {
-            "kind": c.kind,
-            "instrument": c.instrument_code,
-            "scale": c.scale,
-            "from": c.from_time_point,
-            "to": c.to_time_point,
-            "a": c.a_label,
-            "b": c.b_label,
-            **{key: getattr(c, key) for key in COMPARISON_KEYS},
+            "kind": r["kind"],
+            "instrument": r["instrument"],
+            "scale": r["scale"],
+            "from": r["from_time_point"],
+            "to": r["to_time_point"],
+            "a": r["a_label"],
+            "b": r["b_label"],
+            **{key: r[key] for key in COMPARISON_KEYS},
         }
-        for c in visible_comparisons(organisation, tables)
+        for r in tables.comparisons
     ]
     return {
         "organisation": organisation.slug,

@@ -7,7 +7,14 @@ from outcomes.models import TimePoint
 
 from .items import ITEM_COLUMNS
 from .pseudonyms import PSEUDONYM_LENGTH
-from .summary import CHANGE_COLUMNS, FLOW_COLUMNS, FLOW_REASONS, META_COLUMNS, OUTCOME_COLUMNS
+from .summary import (
+    CHANGE_COLUMNS,
+    COMPARISON_COLUMNS,
+    FLOW_COLUMNS,
+    FLOW_REASONS,
+    META_COLUMNS,
+    OUTCOME_COLUMNS,
+)
 
 DICTIONARY_COLUMNS = (
     "section", "export", "column", "instrument", "instrument_version", "title", "item_key", "item_number",
@@ -28,7 +35,7 @@ _SUPPRESSED = (
     "by subtraction (see notes)."
 )
 _OUTCOME = {
-    "table": "Which table the row belongs to: outcome, change or flow (summary CSV only).",
+    "table": "Which table the row belongs to: outcome, change, flow or comparison (summary CSV only).",
     "instrument": "Instrument code (see the item rows below).",
     "scale": "“total” or a subscale name.",
     "time_point": f"When it was measured: {TIME_POINTS}.",
@@ -51,8 +58,10 @@ _CHANGE = {
     "mean_change": "Mean of (later − earlier), raw: its sign is not flipped for instruments where lower is better."
     + _SUPPRESSED,
     "sd_change": "SD of the differences (n − 1)." + _SUPPRESSED,
-    "t": "Paired t statistic, df = n_pairs − 1." + _SUPPRESSED,
-    "p": "Two-sided p of the paired t-test." + _SUPPRESSED,
+    "t": "Change rows: paired t statistic, df = n_pairs − 1. Comparison rows: pooled two-sample t statistic "
+    "(side a minus side b), df = n_a + n_b − 2." + _SUPPRESSED,
+    "p": "Change rows: two-sided p of the paired t-test. Comparison rows: two-sided p of the pooled two-sample "
+    "t-test (scipy.stats.ttest_ind)." + _SUPPRESSED,
     "p_wilcoxon": "Two-sided p of the Wilcoxon signed-rank test (zero differences dropped)." + _SUPPRESSED,
     "wilcoxon_method": "exact, permutation or asymptotic: how p_wilcoxon was computed." + _SUPPRESSED,
     "d_z": "Mean change / SD of change (Lakens 2013); sign of raw change." + _SUPPRESSED,
@@ -88,6 +97,34 @@ _FLOW = {
     "dose_q1": "First quartile of that share." + _SUPPRESSED,
     "dose_q3": "Third quartile of that share." + _SUPPRESSED,
     "dose_share_half": "Share (0–1) of dose_n attending at least half the sessions offered." + _SUPPRESSED,
+}
+_COMPARISON_LEFT_OUT = (
+    " Comparison rows are listed only when both sides have at least k members and n_a and n_a + n_b equal the "
+    "n_pairs shown in the change rows of side a's cohort and of the organisation; otherwise the whole comparison "
+    "is left out (see notes)."
+)
+_COMPARISON = {
+    "kind": "Comparison rows: format (structured groups vs unstructured groups) or group (one group vs the "
+    "organisation's other groups). The cohort columns name the organisation the comparison was computed in.",
+    "a_dimension": "Comparison rows: the cohort dimension of side a: format or group.",
+    "a_value": "Comparison rows: which cohort side a is: “structured”, or the group id (the cohort_value of that "
+    "group's rows).",
+    "a_label": "Comparison rows: a readable name of side a (“Structured groups”, or the group's name).",
+    "b_label": "Comparison rows: a readable name of side b (“Unstructured groups” or “Other groups”: the "
+    "organisation's members in change not in side a).",
+    "n_a": "Comparison rows: members of side a with scores at both time points (the n_pairs of side a's cohort)."
+    + _COMPARISON_LEFT_OUT,
+    "n_b": "Comparison rows: members of side b with scores at both time points (the organisation's n_pairs − n_a)."
+    + _COMPARISON_LEFT_OUT,
+    "mean_a": "Comparison rows: mean raw change (later − earlier) of side a.",
+    "mean_b": "Comparison rows: mean raw change (later − earlier) of side b.",
+    "sd_a": "Comparison rows: SD of the change of side a (n − 1).",
+    "sd_b": "Comparison rows: SD of the change of side b (n − 1).",
+    "g": "Comparison rows: Hedges' g of the difference in change, side a minus side b (pooled SD; J with "
+    "df = n_a + n_b − 2). Raw change: for instruments where lower is better, a negative g means side a improved "
+    "more.",
+    "g_ci_low": "Comparison rows: lower 95% limit of g (Borenstein et al. 2009 variance of g).",
+    "g_ci_high": "Comparison rows: upper 95% limit of g.",
 }
 _META = {
     **{f"n_{tp}": f"n at {tp} (all available data)." + _SUPPRESSED for tp in TimePoint.values},
@@ -126,6 +163,11 @@ NOTES = (
     "can be worked out by subtraction, within a row (a total minus its shown parts) or across cohorts (the "
     "organisation minus its other groups). Statistics follow their n: when an n is hidden, so are the mean, SD "
     "and the rest of that row.",
+    "Comparisons (table “comparison”, sheet “Comparisons”) compare change between structured and unstructured "
+    "groups, and between each group and the organisation's other groups. A comparison is published only when "
+    "both sides have at least k members and its counts equal figures already shown in the change rows (side a's "
+    "cohort and the organisation), so it adds nothing that could reveal a hidden figure; any other comparison is "
+    "left out whole, as on the evaluation page.",
     "Consent withdrawal stops new questionnaires being collected from that member; the answers they gave before "
     "withdrawing remain in the item-level export and in the summary figures.",
     "The item-level export holds no names, e-mail addresses or user ids, but it is still personal data "
@@ -151,7 +193,7 @@ def _labels(item: Item, defn: InstrumentDefinition) -> str:
 
 
 def _column_rows(export: str, columns, descriptions: dict) -> list[dict]:
-    every = {**_COHORT, **_OUTCOME, **_CHANGE, **_FLOW, **_META, **_ITEMS}
+    every = {**_COHORT, **_OUTCOME, **_CHANGE, **_FLOW, **_COMPARISON, **_META, **_ITEMS}
     return [
         {"section": "column", "export": export, "column": name, "description": descriptions.get(name, every.get(name))}
         for name in columns
@@ -164,6 +206,8 @@ def dictionary_rows() -> list[dict]:
     rows += _column_rows("summary", ("table", *OUTCOME_COLUMNS), {})
     rows += _column_rows("summary", [c for c in CHANGE_COLUMNS if c not in OUTCOME_COLUMNS], {})
     rows += _column_rows("summary", [c for c in FLOW_COLUMNS if c not in OUTCOME_COLUMNS], {})
+    earlier = {*OUTCOME_COLUMNS, *CHANGE_COLUMNS, *FLOW_COLUMNS}
+    rows += _column_rows("summary", [c for c in COMPARISON_COLUMNS if c not in earlier], {})
     rows += _column_rows("meta_analysis", META_COLUMNS, {})
     rows += _column_rows("items", ITEM_COLUMNS, {})
     for (_code, _version), defn in sorted(load_all().items()):

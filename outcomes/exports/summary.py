@@ -1,6 +1,6 @@
 """The organisation's published evaluation figures, after disclosure control.
 
-Reads the aggregates (``OutcomeSummary``, ``ChangeSummary``, ``FlowSummary``) that
+Reads the aggregates (``OutcomeSummary``, ``ChangeSummary``, ``FlowSummary``, ``ComparisonSummary``) that
 ``outcomes.aggregation`` writes and returns them as rows of plain values, each
 hidden figure replaced by ``suppressed (<k)``. The summary CSV/XLSX and the
 meta-analysis CSV are written from the same rows, so every file of an export
@@ -13,7 +13,11 @@ What is hidden (k = :func:`~outcomes.exports.suppression.threshold_for`):
 - a count of 1 to k − 1 (zeros are shown), and further counts until no hidden
   count follows from a published total minus the shown counts, within a row or
   across cohorts (see :mod:`outcomes.exports.suppression`);
-- the share attending half the sessions when the count it stands for is hidden.
+- the share attending half the sessions when the count it stands for is hidden;
+- a whole comparison (structured vs unstructured, a group vs the other groups) unless
+  each side has at least k members and its counts are exactly ones already shown in
+  the change table (see :func:`comparison_shown`), so a comparison tells nothing the
+  change table hides.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from groups.models import SupportGroup, WithdrawalReason
 from outcomes.cohorts import groups_filter
 from outcomes.definitions import load_all
-from outcomes.models import ChangeSummary, CohortState, FlowSummary, OutcomeSummary, TimePoint
+from outcomes.models import ChangeSummary, CohortState, ComparisonSummary, FlowSummary, OutcomeSummary, TimePoint
 
 from .cells import suppressed
 from .suppression import Figure, protect, row_mask, threshold_for
@@ -51,6 +55,11 @@ FLOW_COLUMNS = (
     *(f"assessed_{tp}" for tp in FLOW_TIME_POINTS),
     "dose_n", "dose_median", "dose_q1", "dose_q3", "dose_share_half",
 )  # fmt: skip
+COMPARISON_STATS = ("mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+COMPARISON_COLUMNS = (
+    *COHORT_COLUMNS, "kind", "instrument", "scale", "from_time_point", "to_time_point",
+    "a_dimension", "a_value", "a_label", "b_label", "n_a", "n_b", *COMPARISON_STATS,
+)  # fmt: skip
 
 
 @dataclass
@@ -59,6 +68,7 @@ class SummaryTables:
     outcomes: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
     flows: list[dict] = field(default_factory=list)
+    comparisons: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -356,15 +366,76 @@ def _flow_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
     return rows
 
 
+# --- comparison rows ----------------------------------------------------------------------------
+
+
+def shown_pairs(changes: list[dict]) -> dict[tuple, int]:
+    """(cohort dimension, value, instrument, scale, from, to) → n_pairs, for every change row whose n_pairs is shown."""
+    columns = ("cohort_dimension", "cohort_value", "instrument", "scale", "from_time_point", "to_time_point")
+    return {tuple(r[c] for c in columns): r["n_pairs"] for r in changes if isinstance(r["n_pairs"], int)}
+
+
+def comparison_shown(c: ComparisonSummary, pairs: dict[tuple, int], k: int) -> bool:
+    """Whether a comparison may be published: it must tell nothing the protected change table hides.
+
+    Both sides describe at least k members, and the counts are exactly ones already shown:
+    n_a is the n_pairs shown for side a's own cohort, and n_a + n_b the organisation's. Then
+    side b ("other groups", or unstructured groups) is the organisation minus side a, and its
+    n, mean and SD follow from shown figures anyway, so publishing them (and g, t, p, which are
+    made of them) cannot give a hidden count away by subtraction. A comparison computed at
+    another moment than the change rows (a recompute in between) fails the equality and waits.
+    """
+    key = (c.instrument_code, c.scale, c.from_time_point, c.to_time_point)
+    return (
+        c.n_a >= k
+        and c.n_b >= k
+        and pairs.get((c.a_dimension, c.a_value, *key)) == c.n_a
+        and pairs.get(("organisation", "", *key)) == c.n_a + c.n_b
+    )
+
+
+def shown_comparisons(cohorts, changes: list[dict], k: int) -> list[ComparisonSummary]:
+    """The comparisons of these cohorts (ids) that may be published, in the page's order."""
+    pairs = shown_pairs(changes)
+    comparisons = ComparisonSummary.objects.filter(cohort_id__in=list(cohorts)).order_by(
+        "kind", "instrument_code", "scale", "from_time_point", "to_time_point", "a_label", "pk"
+    )
+    return [c for c in comparisons if comparison_shown(c, pairs, k)]
+
+
+def _comparison_rows(cohorts: dict[int, _Cohort], changes: list[dict], k: int) -> list[dict]:
+    """Published comparisons only: one that could not be published is left out, as on the page."""
+    return [
+        {
+            **_cohort_cells(cohorts[c.cohort_id]),
+            "kind": c.kind,
+            "instrument": c.instrument_code,
+            "scale": c.scale,
+            "from_time_point": c.from_time_point,
+            "to_time_point": c.to_time_point,
+            "a_dimension": c.a_dimension,
+            "a_value": c.a_value,
+            "a_label": c.a_label,
+            "b_label": c.b_label,
+            "n_a": c.n_a,
+            "n_b": c.n_b,
+            **{name: getattr(c, name) for name in COMPARISON_STATS},
+        }
+        for c in shown_comparisons(cohorts, changes, k)
+    ]
+
+
 def summary_tables(organisation) -> SummaryTables:
-    """Every outcome, change and flow figure of the organisation's cohorts, with small numbers suppressed."""
+    """Every outcome, change, flow and comparison figure of the organisation's cohorts, small numbers suppressed."""
     k = threshold_for(organisation)
     cohorts = _cohorts(organisation)
+    changes = _change_rows(cohorts, k)
     return SummaryTables(
         k=k,
         outcomes=_outcome_rows(cohorts, k),
-        changes=_change_rows(cohorts, k),
+        changes=changes,
         flows=_flow_rows(cohorts, k),
+        comparisons=_comparison_rows(cohorts, changes, k),
     )
 
 
@@ -421,13 +492,14 @@ def _union(*column_lists) -> tuple[str, ...]:
     return tuple(seen)
 
 
-SUMMARY_COLUMNS = _union(("table",), OUTCOME_COLUMNS, CHANGE_COLUMNS, FLOW_COLUMNS)
+SUMMARY_COLUMNS = _union(("table",), OUTCOME_COLUMNS, CHANGE_COLUMNS, FLOW_COLUMNS, COMPARISON_COLUMNS)
 
 
 def summary_rows(tables: SummaryTables) -> list[dict]:
-    """Outcome, change and flow rows in one list, each tagged with its table (for the one-file CSV)."""
+    """Outcome, change, flow and comparison rows in one list, each tagged with its table (for the one-file CSV)."""
     return [
         *({"table": "outcome", **row} for row in tables.outcomes),
         *({"table": "change", **row} for row in tables.changes),
         *({"table": "flow", **row} for row in tables.flows),
+        *({"table": "comparison", **row} for row in tables.comparisons),
     ]
