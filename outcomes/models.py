@@ -243,6 +243,7 @@ class CohortDimension(models.TextChoices):
     CURRICULUM_KIND = "curriculum_kind", _("Curriculum kind")
     DELIVERY = "delivery", _("Delivery mode")
     AUDIENCE = "audience", _("Audience")
+    PERIOD = "period", _("Start date")
 
 
 class CohortState(models.Model):

@@ -7,13 +7,17 @@ from collections import defaultdict
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from peersupport.permissions import Perm, organisation_for
 
 from .charts import series_chart
 from .definitions import load_all
 from .exports.summary import summary_tables
-from .models import CohortState, TimePoint
+from .exports.suppression import threshold_for
+from .forms import PeriodForm
+from .models import CohortDimension, CohortState, TimePoint
+from .periods import MAX_PERIODS, Period, PeriodLimitReached, period_cohort, quarter_choices
 from .report import is_hidden, visible_comparisons
 
 TIME_ORDER = {tp: i for i, tp in enumerate(TimePoint.values)}
@@ -27,13 +31,46 @@ def _mine(rows: list[dict], cohort: CohortState) -> list[dict]:
 @login_required
 def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = organisation_for(request, slug, Perm.VIEW_EVALUATION)
-    cohorts = list(CohortState.objects.filter(organisation=organisation).order_by("dimension", "label"))
     wanted = request.GET.get("cohort", "organisation:")
+    quarters = quarter_choices(organisation)
+    if "from_quarter" in request.GET or "to_quarter" in request.GET:
+        period_form = PeriodForm(request.GET, quarters=quarters)
+        if period_form.is_valid():
+            try:
+                state, _created = period_cohort(organisation, period_form.period, by=request.user)
+            except PeriodLimitReached:
+                period_form.add_error(
+                    None,
+                    _(
+                        "The figures of all %(n)s date ranges kept for this organisation are being computed just now, "
+                        "so none can make room for another. Try again in a minute."
+                    )
+                    % {"n": MAX_PERIODS},
+                )
+            else:
+                wanted = f"{state.dimension}:{state.value}"
+    else:
+        # Show the chosen period's quarters, or the whole span the organisation has.
+        chosen = Period.parse(wanted.removeprefix(f"{CohortDimension.PERIOD}:"))
+        first, last = (chosen.first, chosen.last) if chosen else (quarters[0], quarters[-1])
+        period_form = PeriodForm(initial={"from_quarter": str(first), "to_quarter": str(last)}, quarters=quarters)
+    cohorts = list(CohortState.objects.filter(organisation=organisation).order_by("dimension", "label"))
     cohort = next((c for c in cohorts if f"{c.dimension}:{c.value}" == wanted), None)
     if cohort is None:
         cohort = next((c for c in cohorts if c.dimension == "organisation"), None)
+    context = {
+        "organisation": organisation,
+        "cohorts": cohorts,
+        "cohort": cohort,
+        "period_form": period_form,
+        "instruments": [],
+    }
+    if cohort is not None and cohort.computed_at is None:
+        # Never computed yet (a date range just asked for): no figures to read, say so instead of empty tables.
+        context.update({"computing": True, "k": threshold_for(organisation)})
+        return render(request, "outcomes/evaluation.html", context)
     tables = summary_tables(organisation)
-    context = {"organisation": organisation, "cohorts": cohorts, "cohort": cohort, "k": tables.k, "instruments": []}
+    context["k"] = tables.k
     if cohort is None:
         return render(request, "outcomes/evaluation.html", context)
 

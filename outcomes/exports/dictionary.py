@@ -25,9 +25,13 @@ TIME_POINTS = ", ".join(TimePoint.values)
 
 _COHORT = {
     "cohort_dimension": "What the cohort groups together: organisation, curriculum (all versions), group, format, "
-    "curriculum_kind, delivery or audience.",
-    "cohort_value": "Which one: the group id, the curriculum family id, or the format/delivery/audience/kind code "
-    "(empty for the whole organisation).",
+    "curriculum_kind, delivery, audience, or period (the groups that started in a span of calendar quarters, "
+    "asked for by a lead).",
+    "cohort_value": "Which one: the group id, the curriculum family id, the format/delivery/audience/kind code "
+    "(empty for the whole organisation), or for a period its first and last quarter, e.g. 2026Q1-2026Q2. A group "
+    "starts at its first session that was not cancelled, in the group's time zone (the day it was created if it "
+    "has no sessions). Periods overlap each other and the organisation: their figures are protected together "
+    "with every other cohort's.",
     "cohort_label": "A readable name of the cohort (group name, curriculum title).",
 }
 _SUPPRESSED = (
