@@ -272,50 +272,22 @@ def _pearson_r(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float 
     return None if r is None else min(1.0, max(-1.0, r))
 
 
-def _scipy_auto_wilcoxon_method(d: npt.NDArray[np.float64]) -> str:
-    """Which method ``scipy.stats.wilcoxon(method="auto")`` picks, as scipy 1.17 decides it.
-
-    Over 50 pairs: asymptotic. Otherwise exact when there are no zero
-    differences and no tied |d|; with ties or zeros a permutation test up to 13
-    pairs (all 2^n sign flips, so deterministic), asymptotic above that.
-    """
-    if d.size > 50:
-        return "asymptotic"
-    nonzero = np.abs(d[d != 0])
-    if nonzero.size == d.size and np.unique(nonzero).size == nonzero.size:
-        return "exact"
-    return "permutation" if d.size <= 13 else "asymptotic"
-
-
 def _wilcoxon(
     post: npt.NDArray[np.float64], pre: npt.NDArray[np.float64]
 ) -> tuple[float | None, float | None, str | None]:
-    """Wilcoxon signed-rank with scipy's defaults: statistic, p and the method scipy used.
+    """Wilcoxon signed-rank with scipy's defaults: statistic, p and the method scipy's "auto" uses.
 
-    scipy's result does not say which method ``"auto"`` chose, so we work it out
-    with scipy's rule and confirm it by rerunning with that method explicitly; if
-    a later scipy decides differently the two p-values disagree and the method is
-    reported as ``"auto"``.
+    The work is ``statistics_many.wilcoxon_rows`` on one row, the same code a recompute runs for
+    thousands of cohorts at once.
     """
-    d = post - pre
-    if not np.any(d != 0):
-        # Every pair unchanged (or no pairs): zero_method="wilcox" drops them all and
-        # there is nothing to rank; scipy would still print a p-value of 1.
+    from .statistics_many import wilcoxon_rows
+
+    if post.size == 0:
         return None, None, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = stats.wilcoxon(post, pre)
-            guess = _scipy_auto_wilcoxon_method(d)
-            explicit = stats.PermutationMethod() if guess == "permutation" else guess
-            check = stats.wilcoxon(post, pre, method=explicit)
-    except ValueError:
+    statistic, p, method = wilcoxon_rows(post[np.newaxis, :], pre[np.newaxis, :])
+    if not method[0] or _finite(p[0]) is None:
         return None, None, None
-    statistic, p = _finite(result.statistic), _finite(result.pvalue)
-    if p is None:
-        return None, None, None
-    method = guess if np.isclose(check.pvalue, result.pvalue, rtol=1e-12, atol=0) else "auto"
-    return statistic, p, method
+    return _finite(statistic[0]), _finite(p[0]), str(method[0])
 
 
 def _noncentral_t_ci_for_d_z(t: float, n: int) -> tuple[float | None, float | None]:
@@ -739,24 +711,23 @@ def dose(attended: Sequence[int], offered: Sequence[int], threshold: float = 0.5
     ValueError for mismatched lengths, negative counts, or more sessions
     attended than offered.
     """
-    if len(attended) != len(offered):
+    came, could = np.asarray(attended, dtype=np.int64), np.asarray(offered, dtype=np.int64)
+    if came.shape != could.shape or came.ndim != 1:
         raise ValueError("attended and offered must have one entry per member.")
     if not 0 <= threshold <= 1:
         raise ValueError("threshold is a share of sessions offered, between 0 and 1.")
-    ratios: list[float] = []
-    skipped = 0
-    for came, could in zip(attended, offered, strict=True):
-        if came < 0 or could < 0:
-            raise ValueError("Session counts cannot be negative.")
-        if came > could:
-            raise ValueError(f"A member attended {came} of {could} sessions offered; attended cannot exceed offered.")
-        if could == 0:
-            skipped += 1
-            continue
-        ratios.append(came / could)
-    if not ratios:
+    if (came < 0).any() or (could < 0).any():
+        raise ValueError("Session counts cannot be negative.")
+    over = np.flatnonzero(came > could)
+    if over.size:
+        i = over[0]
+        raise ValueError(f"A member attended {came[i]} of {could[i]} sessions offered; attended cannot exceed offered.")
+    with_sessions = could > 0
+    skipped = int(came.size - with_sessions.sum())
+    if not with_sessions.any():
         return Dose(0, skipped, None, None, None, float(threshold), 0, None)
-    values = np.array(ratios, dtype=np.float64)
+    ratios = came[with_sessions] / could[with_sessions]
+    values = ratios.astype(np.float64)
     q1, median, q3 = (float(q) for q in np.percentile(values, [25, 50, 75], method="linear"))
     at_or_above = int(np.count_nonzero(values >= threshold))
     return Dose(

@@ -1,0 +1,302 @@
+"""The figures of ``outcomes.statistics`` for many cohorts at once.
+
+A full recompute describes tens of thousands of samples (cohort × scale × time
+point), most of them small. Calling the one-sample functions in a loop spends
+its time in per-call overhead, so these functions take a list of samples, stack
+the samples of equal length into one matrix and let numpy and scipy work along
+its rows. They compute the same formulas as ``outcomes.statistics`` (and the
+tests hold them to it, and to scipy, to 1e-9); a figure that is undefined for its
+data is NaN here and becomes None when it is stored.
+
+Inputs hold no missing values: the caller has already chosen the scores (or the
+complete pairs) of each sample.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from .statistics import CONFIDENCE, Z_95
+
+Array = npt.NDArray[np.float64]
+_TAIL = 0.5 + CONFIDENCE / 2
+
+
+def _by_length(samples: Sequence[Array]) -> dict[int, list[int]]:
+    """Indices of the samples, grouped by sample size."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        groups[int(sample.size)].append(i)
+    return groups
+
+
+def _nan(k: int) -> Array:
+    return np.full(k, np.nan)
+
+
+def _t_half_width(sd: Array, n: int) -> Array:
+    return stats.t.ppf(_TAIL, n - 1) * sd / math.sqrt(n)
+
+
+# --- descriptives ------------------------------------------------------------------------------
+
+
+DESCRIBE_FIELDS = ("mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
+
+
+@np.errstate(all="ignore")
+def describe_many(samples: Sequence[Array]) -> dict[str, Array]:
+    """``statistics.describe`` of each sample: n and the figures of ``DESCRIBE_FIELDS``, as arrays."""
+    k = len(samples)
+    out = {name: _nan(k) for name in DESCRIBE_FIELDS}
+    out["n"] = np.array([sample.size for sample in samples], dtype=np.int64)
+    for n, rows in _by_length(samples).items():
+        if n == 0:
+            continue
+        x = np.stack([samples[i] for i in rows])
+        mean = np.mean(x, axis=1)
+        out["mean"][rows] = mean
+        out["median"][rows] = np.median(x, axis=1)
+        q1, q3 = np.percentile(x, [25, 75], axis=1, method="linear")
+        out["q1"][rows], out["q3"][rows] = q1, q3
+        if n >= 2:
+            sd = np.std(x, axis=1, ddof=1)
+            half = _t_half_width(sd, n)
+            out["sd"][rows] = sd
+            out["ci_low"][rows], out["ci_high"][rows] = mean - half, mean + half
+    return out
+
+
+# --- Wilcoxon signed-rank ------------------------------------------------------------------------
+
+
+def wilcoxon_methods(d: Array) -> npt.NDArray[np.str_]:
+    """The method scipy's ``wilcoxon(method="auto")`` uses for each row of differences (scipy 1.17).
+
+    Over 50 pairs: asymptotic. Otherwise exact when a row has no zero and no tied
+    |d|; with ties or zeros a permutation test up to 13 pairs (all 2^n sign
+    flips, so deterministic), asymptotic above that. Rows whose differences are
+    all zero get "" (there is nothing to rank).
+    """
+    m, n = d.shape
+    methods = np.full(m, "", dtype="<U11")
+    if n == 0:
+        return methods
+    absolute = np.sort(np.abs(d), axis=1)
+    zeros = (d == 0).any(axis=1)
+    ties = (absolute[:, 1:] == absolute[:, :-1]).any(axis=1) if n > 1 else np.zeros(m, dtype=bool)
+    if n > 50:
+        methods[:] = "asymptotic"
+    else:
+        methods[:] = np.where(zeros | ties, "permutation" if n <= 13 else "asymptotic", "exact")
+    methods[(d == 0).all(axis=1)] = ""
+    return methods
+
+
+@functools.lru_cache(maxsize=4096)
+def _sign_flip_cdf(doubled_ranks: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    """Cumulative counts of the 2^m sign patterns by value of 2·R₊ (ranks doubled so ties stay integers)."""
+    counts = np.zeros(sum(doubled_ranks) + 1)
+    counts[0] = 1
+    for rank in doubled_ranks:
+        shifted = np.zeros_like(counts)
+        shifted[rank:] = counts[: counts.size - rank]
+        counts = counts + shifted
+    cumulative = np.cumsum(counts)
+    cumulative.flags.writeable = False
+    return cumulative
+
+
+def _permutation_row(d: Array) -> tuple[float, float]:
+    """Statistic and p of the exact sign-flip test scipy runs for small samples with ties or zeros.
+
+    ``scipy.stats.wilcoxon`` hands these to ``permutation_test``, which for n ≤ 13
+    enumerates every sign flip; counting the flips by dynamic programming over the
+    (average) ranks gives the same null distribution without enumerating it.
+    Zeros take no part in the ranks, and flipping their sign changes nothing, so
+    they scale every count alike and leave p unchanged.
+    """
+    nonzero = d[d != 0]
+    absolute = np.abs(nonzero)
+    ordered = np.sort(absolute)
+    # Twice the average rank: (values below) + (values at or below) + 1, an integer even with ties.
+    doubled = np.searchsorted(ordered, absolute, "left") + np.searchsorted(ordered, absolute, "right") + 1
+    plus, minus = int(doubled[nonzero > 0].sum()), int(doubled[nonzero < 0].sum())
+    cumulative = _sign_flip_cdf(tuple(np.sort(doubled).tolist()))
+    total = cumulative[-1]
+    at_most = cumulative[plus] / total
+    at_least = (total - (cumulative[plus - 1] if plus > 0 else 0.0)) / total
+    return min(plus, minus) / 2, min(1.0, 2 * min(at_most, at_least))
+
+
+@np.errstate(all="ignore")
+def wilcoxon_rows(post: Array, pre: Array) -> tuple[Array, Array, npt.NDArray[np.str_]]:
+    """Wilcoxon signed-rank of each row pair (``zero_method="wilcox"``, two-sided, scipy's "auto" method).
+
+    Returns the statistic (min of R₊ and R₋), p and the method for each row;
+    NaN and "" where every difference is zero.
+    """
+    d = post - pre
+    m = d.shape[0]
+    statistic, p = _nan(m), _nan(m)
+    methods = wilcoxon_methods(d)
+    for method in ("exact", "asymptotic"):
+        rows = np.flatnonzero(methods == method)
+        if rows.size:
+            result = stats.wilcoxon(post[rows], pre[rows], method=method, axis=1)
+            statistic[rows], p[rows] = result.statistic, result.pvalue
+    for row in np.flatnonzero(methods == "permutation"):
+        statistic[row], p[row] = _permutation_row(d[row])
+    return statistic, p, methods
+
+
+# --- paired change -------------------------------------------------------------------------------
+
+CHANGE_FIELDS = (
+    "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon", "d_z", "d_av", "g_av",
+    "g_av_ci_low", "g_av_ci_high", "r_pre_post", "sd_pre", "sd_post",
+)  # fmt: skip
+
+
+@np.errstate(all="ignore")
+def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[str, np.ndarray]:
+    """``statistics.paired_change`` of each (pre, post) pair of complete samples: the stored figures.
+
+    Returns n_pairs, ``CHANGE_FIELDS`` and ``wilcoxon_method`` as arrays. d_z's
+    exact interval and the d_rm family are not computed: no summary stores them.
+    """
+    k = len(pres)
+    out: dict[str, np.ndarray] = {name: _nan(k) for name in CHANGE_FIELDS}
+    out["n_pairs"] = np.array([pre.size for pre in pres], dtype=np.int64)
+    out["wilcoxon_method"] = np.full(k, "", dtype="<U11")
+    for n, rows in _by_length(pres).items():
+        if n == 0:
+            continue
+        pre = np.stack([pres[i] for i in rows])
+        post = np.stack([posts[i] for i in rows])
+        diff = post - pre
+        mean = np.mean(diff, axis=1)
+        out["mean_change"][rows] = mean
+        statistic, p_w, methods = wilcoxon_rows(post, pre)
+        out["p_wilcoxon"][rows], out["wilcoxon_method"][rows] = p_w, methods
+        if n < 2:
+            continue
+        sd = np.std(diff, axis=1, ddof=1)
+        sd_pre, sd_post = np.std(pre, axis=1, ddof=1), np.std(post, axis=1, ddof=1)
+        half = _t_half_width(sd, n)
+        t = np.where(sd > 0, mean / (sd / math.sqrt(n)), np.nan)
+        r = _pearson_rows(pre, post)
+        d_z = np.where(sd > 0, mean / sd, np.nan)
+        sd_av = (sd_pre + sd_post) / 2
+        d_av = np.where(sd_av > 0, mean / sd_av, np.nan)
+        figures = {
+            "sd_change": sd,
+            "sd_pre": sd_pre,
+            "sd_post": sd_post,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "t": t,
+            "p": 2 * stats.t.sf(np.abs(t), n - 1),
+            "r_pre_post": r,
+            "d_z": d_z,
+            "d_av": d_av,
+        }
+        if n - 1 >= 2:
+            j = 1.0 - 3.0 / (4.0 * (n - 1) - 1.0)
+            v_g = j * j * (1 / n + d_av * d_av / (2 * n)) * 2 * (1 - r)
+            se_g = np.sqrt(v_g)
+            g = j * d_av
+            figures.update(g_av=g, g_av_ci_low=g - Z_95 * se_g, g_av_ci_high=g + Z_95 * se_g)
+        for name, values in figures.items():
+            out[name][rows] = values
+    return out
+
+
+def _pearson_rows(x: Array, y: Array) -> Array:
+    """``statistics._pearson_r`` of each row pair.
+
+    Row by row with the same dot products as the one-sample function: r = 1 exactly (a constant
+    shift) must stay exactly 1, or 1 − r leaves a ~1e-8 interval where there is none.
+    """
+    dx = x - x.mean(axis=1, keepdims=True)
+    dy = y - y.mean(axis=1, keepdims=True)
+    r = np.full(x.shape[0], np.nan)
+    for i in range(x.shape[0]):
+        sxx, syy = float(dx[i] @ dx[i]), float(dy[i] @ dy[i])
+        scale = math.sqrt(sxx) * math.sqrt(syy)
+        if sxx > 0 and syy > 0 and scale > 0:
+            r[i] = float(dx[i] @ dy[i]) / scale
+    return np.clip(r, -1.0, 1.0)
+
+
+# --- reliable change -----------------------------------------------------------------------------
+
+
+def reliable_change_counts(
+    pre: Array, post: Array, *, sd_pre: float, reliability: float, higher_is_better: bool, cutoff: float | None
+) -> dict[str, int | None]:
+    """The counts of ``statistics.reliable_change`` for complete pairs, without the per-person tuples.
+
+    improved counts every reliable improvement (recovered included), as the summaries store it.
+    """
+    s_diff = math.sqrt(2) * sd_pre * math.sqrt(1 - reliability)
+    healthy = 1.0 if higher_is_better else -1.0
+    better = healthy * (post - pre) / s_diff
+    improved = better > Z_95
+    recovered = None
+    if cutoff is not None:
+        crossed = (healthy * (pre - cutoff) <= 0) & (healthy * (post - cutoff) > 0)
+        recovered = int(np.count_nonzero(improved & crossed))
+    return {
+        "improved": int(np.count_nonzero(improved)),
+        "unchanged": int(np.count_nonzero(~improved & (better >= -Z_95))),
+        "deteriorated": int(np.count_nonzero(better < -Z_95)),
+        "recovered": recovered,
+    }
+
+
+# --- between groups, from sums -------------------------------------------------------------------
+
+BETWEEN_FIELDS = ("mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+
+
+@np.errstate(all="ignore")
+def between_groups_from_sums(
+    n_a: npt.NDArray[np.int64], sum_a: Array, ss_a: Array, n_b: npt.NDArray[np.int64], sum_b: Array, ss_b: Array
+) -> dict[str, Array]:
+    """``statistics.between_groups`` (a minus b) for many pairs of groups given n, Σx and Σ(x − mean)² of each.
+
+    Every pair must have n_a ≥ 1 and n_b ≥ 1. Sums let one pass over all members
+    compare every group with the rest (the rest's sums are the total's minus the group's).
+    """
+    n_a, n_b = n_a.astype(np.float64), n_b.astype(np.float64)
+    mean_a, mean_b = sum_a / n_a, sum_b / n_b
+    df = n_a + n_b - 2
+    s_pooled = np.sqrt((ss_a + ss_b) / df)
+    diff = mean_a - mean_b
+    d = np.where(s_pooled > 0, diff / s_pooled, np.nan)
+    v_d = (n_a + n_b) / (n_a * n_b) + d * d / (2 * (n_a + n_b))
+    j = np.where(df >= 2, 1.0 - 3.0 / (4.0 * df - 1.0), np.nan)
+    g = j * d
+    se_g = np.sqrt(j * j * v_d)
+    se_diff = s_pooled * np.sqrt(1 / n_a + 1 / n_b)
+    t = np.where(se_diff > 0, diff / se_diff, np.nan)
+    p = 2 * stats.t.sf(np.abs(t), np.maximum(df, 1))
+    return {
+        "mean_a": mean_a,
+        "mean_b": mean_b,
+        "sd_a": np.where(n_a >= 2, np.sqrt(ss_a / (n_a - 1)), np.nan),
+        "sd_b": np.where(n_b >= 2, np.sqrt(ss_b / (n_b - 1)), np.nan),
+        "g": g,
+        "g_ci_low": g - Z_95 * se_g,
+        "g_ci_high": g + Z_95 * se_g,
+        "t": t,
+        "p": np.where(df >= 1, p, np.nan),
+    }
