@@ -18,8 +18,8 @@ from .periods import Period, periods_of, starting_in
 CohortKey = tuple[str, str]  # (dimension, value)
 
 
-def cohort_keys(group: SupportGroup) -> list[CohortKey]:
-    """Every cohort the group's answers count in. One query (for the existing period cohorts)."""
+def cohort_keys(group: SupportGroup, *, with_periods: bool = True) -> list[CohortKey]:
+    """Every cohort the group's answers count in. One query (for the existing period cohorts), none without."""
     keys = [
         (CohortDimension.ORGANISATION, ""),
         (CohortDimension.GROUP, str(group.pk)),
@@ -30,7 +30,8 @@ def cohort_keys(group: SupportGroup) -> list[CohortKey]:
     if group.curriculum_id:
         keys.append((CohortDimension.CURRICULUM, str(group.curriculum.family)))
         keys.append((CohortDimension.CURRICULUM_KIND, group.curriculum.kind))
-    keys.extend((CohortDimension.PERIOD, value) for value in periods_of(group))
+    if with_periods:
+        keys.extend((CohortDimension.PERIOD, value) for value in periods_of(group))
     return keys
 
 

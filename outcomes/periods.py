@@ -4,7 +4,8 @@ A group starts on the day of its first session that was not cancelled, in the gr
 time zone (a group in Sydney whose first session is on 1 January at 10:00 started in Q1,
 although it is still 31 December in UTC). A group without sessions starts on the day it was
 created. Scheduling, moving or cancelling sessions can therefore move a group to another
-quarter; its period cohorts are recomputed on the next answer or full recompute.
+quarter, so a session's change marks every period cohort of the organisation stale
+(``outcomes.signals``).
 
 Period cohorts exist only when a lead asks for one (:func:`period_cohort`); there are at most
 :data:`MAX_PERIODS` per organisation. Their groups come from :func:`starting_in` (through

@@ -50,7 +50,11 @@ def recompute_organisation(organisation_id: int) -> int:
 
 @shared_task(soft_time_limit=1800, time_limit=1900)
 def sweep_stale_cohorts() -> int:
-    """Recompute anything still stale: a lost message delays a figure, never loses it (every 5 minutes)."""
-    from .aggregation import recompute_stale
+    """Recompute anything still stale: a lost message delays a figure, never loses it (every 5 minutes).
 
+    First marks the groups whose sessions started since their figures were computed (the dose moved on).
+    """
+    from .aggregation import mark_stale_for_sessions_started, recompute_stale
+
+    mark_stale_for_sessions_started()
     return recompute_stale()

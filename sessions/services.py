@@ -40,6 +40,7 @@ from .models import (
     SessionStatus,
     new_feed_token,
 )
+from .signals import register_saved
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ def attendance_record(
         unique_fields=["session", "membership"],
         update_fields=["status", "recorded_by", "recorded_at"],
     )
+    register_saved.send(sender=GroupSession, session=session)
     audit.record(
         Action.ATTENDANCE_RECORDED,
         actor=by,

@@ -1,0 +1,471 @@
+"""Computing the figures of many cohorts of one organisation from one load of its data.
+
+``load`` reads what the figures need, for a set of groups, in a handful of
+queries (no query per cohort, member or response) into numpy arrays ordered by
+group, so the members of a group are one slice and the members of any cohort are
+a boolean mask. ``compute`` then builds the summary rows of every cohort asked
+for, with ``outcomes.statistics_many`` doing the arithmetic for all samples of a
+kind at once. Orchestration (which cohorts, locks, transactions, writes) is
+``outcomes.aggregation``'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Count, Q
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
+from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
+
+from . import statistics, statistics_many
+from .definitions import InstrumentDefinition, load_all
+from .models import (
+    Assessment,
+    AssessmentStatus,
+    ChangeSummary,
+    CohortState,
+    ComparisonSummary,
+    FlowSummary,
+    OutcomeSummary,
+    Response,
+    TimePoint,
+)
+
+CHANGE_PAIRS = [
+    (TimePoint.BASELINE, TimePoint.POST),
+    (TimePoint.BASELINE, TimePoint.FOLLOW_UP_3),
+    (TimePoint.BASELINE, TimePoint.FOLLOW_UP_6),
+    (TimePoint.BASELINE, TimePoint.FOLLOW_UP_12),
+]
+TIME_POINTS = [value for value, _ in TimePoint.choices]
+_TP_INDEX = {tp: i for i, tp in enumerate(TIME_POINTS)}
+
+
+def _none(value) -> float | None:
+    """A stored figure: a plain float, or None for NaN or infinity (undefined for the data)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class Scale:
+    """One instrument scale: a row per membership with a score, a column per time point (NaN = none)."""
+
+    group_pos: np.ndarray  # position of each row's group in Data.group_ids (rows sorted by it)
+    values: np.ndarray  # rows × time points
+
+
+@dataclass
+class Data:
+    group_ids: np.ndarray  # sorted group pks
+    group_names: dict[int, str]
+    group_format: dict[int, str]
+    scales: dict[tuple[str, str], Scale] = field(default_factory=dict)
+    # memberships, sorted by group position
+    m_group_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    m_enrolled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    m_status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    m_reason: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    m_present: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    m_done: np.ndarray = field(default_factory=lambda: np.zeros((0, len(TIME_POINTS)), dtype=bool))
+    offered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per group position
+
+    def positions(self, group_ids) -> np.ndarray:
+        ids = np.fromiter(group_ids, dtype=np.int64)
+        pos = np.searchsorted(self.group_ids, ids)
+        keep = (pos < self.group_ids.size) & (self.group_ids[np.minimum(pos, self.group_ids.size - 1)] == ids)
+        return np.unique(pos[keep])
+
+
+def load(organisation_id: int, group_ids: list[int] | None = None) -> Data:
+    """Everything the figures of these groups (all the organisation's when None) are computed from."""
+    groups = SupportGroup.objects.filter(organisation_id=organisation_id)
+    if group_ids is not None:
+        groups = groups.filter(pk__in=group_ids)
+    info = sorted(groups.values_list("pk", "name", "format"))
+    data = Data(
+        group_ids=np.array([pk for pk, _, _ in info], dtype=np.int64),
+        group_names={pk: name for pk, name, _ in info},
+        group_format={pk: fmt for pk, _, fmt in info},
+    )
+    if data.group_ids.size:
+
+        def where(prefix: str = "") -> Q:
+            """These groups, seen from a model ``prefix`` away from Membership (e.g. ``membership__``)."""
+            q = Q(**{f"{prefix}group__organisation_id": organisation_id})
+            return q & Q(**{f"{prefix}group_id__in": group_ids}) if group_ids is not None else q
+
+        _load_scores(data, where("assessment__membership__"))
+        _load_flow(data, where)
+    return data
+
+
+def _load_scores(data: Data, in_groups: Q) -> None:
+    rows = (
+        Response.objects.filter(in_groups, submitted_at__isnull=False)
+        .order_by("pk")
+        .values_list(
+            "assessment__membership_id",
+            "assessment__membership__group_id",
+            "assessment__time_point",
+            "instrument_code",
+            "total",
+            KT("scores__subscales"),
+        )
+    )
+    columns: dict[tuple[str, str], tuple[list, list, list, list]] = {}
+
+    def add(key, membership, group, tp, value):
+        lists = columns.get(key)
+        if lists is None:
+            lists = columns[key] = ([], [], [], [])
+        lists[0].append(membership)
+        lists[1].append(group)
+        lists[2].append(tp)
+        lists[3].append(value)
+
+    for membership, group, time_point, code, total, subscales in rows.iterator(chunk_size=10000):
+        tp = _TP_INDEX.get(time_point)
+        if tp is None:
+            continue
+        if total is not None:
+            add((code, "total"), membership, group, tp, total)
+        if subscales and subscales not in ("{}", "null"):
+            for name, value in json.loads(subscales).items():
+                if value is not None:
+                    add((code, name), membership, group, tp, value)
+    width = len(TIME_POINTS)
+    for key, (memberships, groups, tps, values) in columns.items():
+        membership_a = np.array(memberships, dtype=np.int64)
+        group_pos = np.searchsorted(data.group_ids, np.array(groups, dtype=np.int64))
+        # Rows ordered by group, one per membership (a membership is in one group, so its responses are
+        # adjacent); lexsort is stable, so responses stay in submission (pk) order within a membership.
+        order = np.lexsort((membership_a, group_pos))
+        sorted_members = membership_a[order]
+        starts = np.r_[True, sorted_members[1:] != sorted_members[:-1]]
+        row = np.cumsum(starts) - 1
+        cell = row * width + np.array(tps, dtype=np.int64)[order]
+        # Two answers at one time point: the later response wins.
+        reversed_first = np.unique(cell[::-1], return_index=True)[1]
+        last = cell.size - 1 - reversed_first
+        matrix = np.full((int(row[-1]) + 1, width), np.nan)
+        matrix.flat[cell[last]] = np.array(values, dtype=np.float64)[order][last]
+        data.scales[key] = Scale(group_pos=group_pos[order][starts], values=matrix)
+
+
+def _load_flow(data: Data, where) -> None:
+    members = sorted(Membership.objects.filter(where()).values_list("group_id", "pk", "status", "withdrawal_reason"))
+    pks = [pk for _, pk, _, _ in members]
+    index = {pk: i for i, pk in enumerate(pks)}
+    data.m_group_pos = np.searchsorted(data.group_ids, np.array([g for g, _, _, _ in members], dtype=np.int64))
+    data.m_status = np.array([s for _, _, s, _ in members], dtype=object)
+    data.m_reason = np.array([r for _, _, _, r in members], dtype=object)
+
+    enrolled = np.isin(data.m_status, [MembershipStatus.ACTIVE, MembershipStatus.COMPLETED])
+    ever_active = MembershipEvent.objects.filter(where("membership__"), to_status=MembershipStatus.ACTIVE)
+    for pk in set(ever_active.values_list("membership_id", flat=True)):
+        if pk in index:
+            enrolled[index[pk]] = True
+    data.m_enrolled = enrolled
+
+    data.m_present = np.zeros(len(pks), dtype=np.int64)
+    present = (
+        Attendance.objects.filter(where("membership__"), status=AttendanceStatus.PRESENT)
+        .values("membership_id")
+        .annotate(n=Count("pk"))
+        .values_list("membership_id", "n")
+    )
+    for pk, n in present:
+        if pk in index:
+            data.m_present[index[pk]] = n
+
+    data.offered = np.zeros(data.group_ids.size, dtype=np.int64)
+    offered = (
+        GroupSession.objects.filter(where(), starts_at__lte=timezone.now())
+        .exclude(status=SessionStatus.CANCELLED)
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
+    for group_id, n in offered:
+        data.offered[np.searchsorted(data.group_ids, group_id)] = n
+
+    data.m_done = np.zeros((len(pks), len(TIME_POINTS)), dtype=bool)
+    done = (
+        Assessment.objects.filter(where("membership__"), status=AssessmentStatus.COMPLETED)
+        .values_list("membership_id", "time_point")
+        .distinct()
+    )
+    for pk, time_point in done:
+        if pk in index and time_point in _TP_INDEX:
+            data.m_done[index[pk], _TP_INDEX[time_point]] = True
+
+
+# --- computing -----------------------------------------------------------------------------------
+
+
+OUTCOME_COLUMNS = ("cohort_id", "instrument_code", "scale", "time_point", "n", *statistics_many.DESCRIBE_FIELDS)
+_CHANGE_FIGURES = tuple(name for name in statistics_many.CHANGE_FIELDS if name not in ("sd_pre", "sd_post"))
+CHANGE_COUNTS = ("improved", "unchanged", "deteriorated", "recovered")
+CHANGE_COLUMNS = (
+    "cohort_id", "instrument_code", "scale", "from_time_point", "to_time_point", "higher_is_better", "n_pairs",
+    "wilcoxon_method", "rci_parameters", *_CHANGE_FIGURES, *CHANGE_COUNTS,
+)  # fmt: skip
+FLOW_COLUMNS = (
+    "cohort_id", "enrolled", "started", "completed_group", "withdrawn", "withdrawal_reasons", "assessments_done",
+    "dose_n", "dose_median", "dose_q1", "dose_q3", "dose_share_half",
+)  # fmt: skip
+COMPARISON_COLUMNS = (
+    "cohort_id", "kind", "instrument_code", "scale", "from_time_point", "to_time_point", "a_dimension", "a_value",
+    "a_label", "b_label", "n_a", "n_b", *statistics_many.BETWEEN_FIELDS,
+)  # fmt: skip
+
+
+@dataclass
+class Figures:
+    """Summary rows, as tuples in the order of the ``*_COLUMNS`` (model attribute names)."""
+
+    outcomes: list[tuple] = field(default_factory=list)
+    changes: list[tuple] = field(default_factory=list)
+    flows: list[tuple] = field(default_factory=list)
+    comparisons: list[tuple] = field(default_factory=list)
+
+    def tables(self):
+        """(model, columns, rows) for each summary table."""
+        return (
+            (OutcomeSummary, OUTCOME_COLUMNS, self.outcomes),
+            (ChangeSummary, CHANGE_COLUMNS, self.changes),
+            (FlowSummary, FLOW_COLUMNS, self.flows),
+            (ComparisonSummary, COMPARISON_COLUMNS, self.comparisons),
+        )
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    """Stored figures: plain floats, None where undefined (NaN or infinite)."""
+    return [v if math.isfinite(v) else None for v in values.tolist()]
+
+
+def _latest_definitions() -> dict[str, InstrumentDefinition]:
+    latest: dict[str, InstrumentDefinition] = {}
+    for (code, version), defn in load_all().items():
+        if code not in latest or version > latest[code].version:
+            latest[code] = defn
+    return latest
+
+
+def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None) -> dict | None:
+    """SD₁, r_xx and the cut-off c for the Reliable Change Index (Jacobson & Truax), with their sources."""
+    if defn is None or defn.reliability is None:
+        return None
+    reliability = defn.reliability.test_retest or defn.reliability.alpha
+    if reliability is None:
+        return None
+    clinical = next((n for n in defn.norms if n.kind == "clinical" and n.sd), None)
+    normative = next((n for n in defn.norms if n.kind == "normative" and n.sd), None)
+    sd_pre, sd_source = (clinical.sd, "clinical norm") if clinical else (baseline_sd, "baseline SD of completers")
+    if not sd_pre:
+        return None
+    cutoff = None
+    if clinical and normative:
+        cutoff = statistics.jt_cutoffs(
+            clinical.mean, clinical.sd, normative.mean, normative.sd, defn.higher_is_better
+        ).c
+    return {
+        "sd_pre": sd_pre,
+        "sd_source": sd_source,
+        "reliability": reliability,
+        "reliability_kind": "test-retest" if defn.reliability.test_retest else "alpha",
+        "reliability_source": defn.reliability.source,
+        "cutoff": cutoff,
+    }
+
+
+def _selector(positions: np.ndarray, group_pos: np.ndarray):
+    """The rows (sorted by group position) that belong to the groups at ``positions``: a slice for one group."""
+    if positions.size == 1:
+        p = positions[0]
+        return slice(np.searchsorted(group_pos, p, "left"), np.searchsorted(group_pos, p, "right"))
+    wanted = np.zeros(int(group_pos.max(initial=-1)) + 2 if group_pos.size else 1, dtype=bool)
+    wanted[positions[positions < wanted.size]] = True
+    return wanted[group_pos] if group_pos.size else slice(0, 0)
+
+
+def compute(data: Data, cohorts: list[tuple[CohortState, set[int]]]) -> Figures:
+    """The summary rows of each (cohort, its group pks)."""
+    figures = Figures()
+    definitions = _latest_definitions()
+    positions = [data.positions(groups) for _, groups in cohorts]
+    _outcomes_and_changes(data, cohorts, positions, definitions, figures)
+    for (state, _), pos in zip(cohorts, positions, strict=True):
+        flow = participant_flow(data, pos)
+        figures.flows.append((state.pk, *(flow[name] for name in FLOW_COLUMNS[1:])))
+        if state.dimension == "organisation":
+            figures.comparisons.extend(compare_changes(data, state, pos))
+    return figures
+
+
+def _outcomes_and_changes(data, cohorts, positions, definitions, figures: Figures) -> None:
+    samples, sample_keys = [], []
+    pres, posts, pair_keys = [], [], []
+    pair_columns = [(before, after, _TP_INDEX[before], _TP_INDEX[after]) for before, after in CHANGE_PAIRS]
+    for key in sorted(data.scales):
+        scale = data.scales[key]
+        for (state, _), pos in zip(cohorts, positions, strict=True):
+            if not pos.size:
+                continue
+            rows = scale.values[_selector(pos, scale.group_pos)]
+            if not rows.shape[0]:
+                continue
+            present = ~np.isnan(rows)
+            for tp_index in np.flatnonzero(present.any(axis=0)):
+                samples.append(rows[present[:, tp_index], tp_index])
+                sample_keys.append((state.pk, key, TIME_POINTS[tp_index]))
+            for before, after, b, a in pair_columns:
+                both = present[:, b] & present[:, a]
+                if both.any():
+                    pres.append(rows[both, b])
+                    posts.append(rows[both, a])
+                    pair_keys.append((state.pk, key, before, after))
+
+    described = statistics_many.describe_many(samples)
+    stats_columns = [_floats(described[name]) for name in statistics_many.DESCRIBE_FIELDS]
+    for (cohort_id, (code, scale_name), time_point), n, *values in zip(
+        sample_keys, described["n"].tolist(), *stats_columns, strict=True
+    ):
+        figures.outcomes.append((cohort_id, code, scale_name, time_point, n, *values))
+
+    changes = statistics_many.paired_change_many(pres, posts)
+    change_columns = [_floats(changes[name]) for name in _CHANGE_FIGURES]
+    sd_pres = _floats(changes["sd_pre"])
+    methods = changes["wilcoxon_method"].tolist()
+    n_pairs = changes["n_pairs"].tolist()
+    no_counts = (None,) * len(CHANGE_COUNTS)
+    for i, ((cohort_id, (code, scale_name), before, after), *values) in enumerate(
+        zip(pair_keys, *change_columns, strict=True)
+    ):
+        defn = definitions.get(code)
+        higher_is_better = defn.higher_is_better if defn else True
+        parameters = rci_parameters(defn, sd_pres[i]) if scale_name == "total" else None
+        counts = no_counts
+        if parameters:
+            found = statistics_many.reliable_change_counts(
+                pres[i],
+                posts[i],
+                sd_pre=parameters["sd_pre"],
+                reliability=parameters["reliability"],
+                higher_is_better=higher_is_better,
+                cutoff=parameters["cutoff"],
+            )
+            counts = tuple(found[name] for name in CHANGE_COUNTS)
+        figures.changes.append(
+            (cohort_id, code, scale_name, before, after, higher_is_better, n_pairs[i], methods[i], parameters or {},
+             *values, *counts)
+        )  # fmt: skip
+
+
+def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> list[tuple]:
+    """Change compared as Hedges' g: structured vs unstructured groups, and each group vs the other groups."""
+    rows: list[tuple] = []
+    formats = np.array([data.group_format[int(g)] for g in data.group_ids], dtype=object)
+    for key in sorted(data.scales):
+        scale = data.scales[key]
+        chosen = _selector(positions, scale.group_pos) if positions.size else slice(0, 0)
+        values, group_pos = scale.values[chosen], scale.group_pos[chosen]
+        for before, after in CHANGE_PAIRS:
+            b, a = _TP_INDEX[before], _TP_INDEX[after]
+            both = ~np.isnan(values[:, b]) & ~np.isnan(values[:, a])
+            if not both.any():
+                continue
+            change, where = values[both, a] - values[both, b], group_pos[both]
+
+            def comparison(
+                kind, dimension, value, a_label, b_label, n_a, n_b, figures, _key=key, _pair=(before, after)
+            ):
+                return (state.pk, kind, *_key, *_pair, dimension, value, a_label[:200], b_label, int(n_a), int(n_b),
+                        *(figures[name] for name in statistics_many.BETWEEN_FIELDS))  # fmt: skip
+
+            structured = change[formats[where] == GroupFormat.STRUCTURED]
+            unstructured = change[formats[where] == GroupFormat.UNSTRUCTURED]
+            if structured.size and unstructured.size:
+                r = statistics.between_groups(structured, unstructured)
+                figures = dict(
+                    mean_a=r.mean1, mean_b=r.mean2, sd_a=r.sd1, sd_b=r.sd2, g=r.g, g_ci_low=r.ci_low,
+                    g_ci_high=r.ci_high, t=r.t, p=r.p,
+                )  # fmt: skip
+                rows.append(
+                    comparison(ComparisonSummary.Kind.FORMAT, "format", GroupFormat.STRUCTURED, "Structured groups",
+                               "Unstructured groups", r.n1, r.n2, figures)
+                )  # fmt: skip
+            for group_pos_, n_a, n_b, figures in _each_group_against_the_rest(change, where):
+                group_id = int(data.group_ids[group_pos_])
+                rows.append(
+                    comparison(ComparisonSummary.Kind.GROUP, "group", str(group_id), data.group_names[group_id],
+                               "Other groups", n_a, n_b, figures)
+                )  # fmt: skip
+    return rows
+
+
+def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
+    """(group position, n_a, n_b, figures) of each group's change against every other group's.
+
+    One pass gives each group's n, Σx and Σx² (of x centred on the overall mean, so nothing is lost
+    to cancellation); the rest's are the total's minus the group's.
+    """
+    shift = change.mean()
+    centred = change - shift
+    size = int(where.max()) + 1
+    n_g = np.bincount(where, minlength=size)
+    s_g = np.bincount(where, weights=centred, minlength=size)
+    q_g = np.bincount(where, weights=centred * centred, minlength=size)
+    present = np.flatnonzero(n_g)
+    n_b = change.size - n_g[present]
+    present = present[n_b > 0]
+    if not present.size:
+        return
+    n_a, s_a, q_a = n_g[present], s_g[present], q_g[present]
+    n_b, s_b, q_b = change.size - n_a, centred.sum() - s_a, float(centred @ centred) - q_a
+    ss_a = np.maximum(q_a - s_a * s_a / n_a, 0.0)
+    ss_b = np.maximum(q_b - s_b * s_b / n_b, 0.0)
+    f = statistics_many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
+    f["mean_a"], f["mean_b"] = f["mean_a"] + shift, f["mean_b"] + shift
+    for i, p in enumerate(present):
+        yield p, n_a[i], n_b[i], {name: _none(f[name][i]) for name in statistics_many.BETWEEN_FIELDS}
+
+
+def participant_flow(data: Data, positions: np.ndarray) -> dict:
+    """Enrolled → started → assessments done → completed or withdrawn (with reasons), and attendance dose."""
+    if positions.size and data.m_group_pos.size:
+        chosen = _selector(positions, data.m_group_pos)
+        group_pos = data.m_group_pos[chosen]
+        enrolled, status, reason = data.m_enrolled[chosen], data.m_status[chosen], data.m_reason[chosen]
+        present, done = data.m_present[chosen], data.m_done[chosen]
+    else:
+        group_pos = np.zeros(0, dtype=np.int64)
+        enrolled, status, reason = np.zeros(0, dtype=bool), np.zeros(0, dtype=object), np.zeros(0, dtype=object)
+        present, done = np.zeros(0, dtype=np.int64), np.zeros((0, len(TIME_POINTS)), dtype=bool)
+    e_status, e_present, e_offered = status[enrolled], present[enrolled], data.offered[group_pos[enrolled]]
+    withdrawn = e_status == MembershipStatus.WITHDRAWN
+    reasons = Counter(reason[enrolled][withdrawn].tolist())
+    with_sessions = e_offered > 0
+    dose = statistics.dose(np.minimum(e_present, e_offered)[with_sessions], e_offered[with_sessions], threshold=0.5)
+    done_counts = done.sum(axis=0)
+    return {
+        "enrolled": int(enrolled.sum()),
+        "started": int((e_present > 0).sum()),
+        "completed_group": int((e_status == MembershipStatus.COMPLETED).sum()),
+        "withdrawn": int(withdrawn.sum()),
+        "withdrawal_reasons": {r or "not_recorded": n for r, n in sorted(reasons.items())},
+        "assessments_done": dict(sorted((tp, int(n)) for tp, n in zip(TIME_POINTS, done_counts, strict=True) if n)),
+        "dose_n": dose.n_members,
+        "dose_median": dose.median,
+        "dose_q1": dose.q1,
+        "dose_q3": dose.q3,
+        "dose_share_half": dose.share_at_or_above,
+    }

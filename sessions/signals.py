@@ -1,0 +1,6 @@
+"""Signals other apps may listen to (sessions depends on no app that would need them)."""
+
+from django.dispatch import Signal
+
+#: Sent after a session's register is saved (in the saving transaction); ``session`` is the GroupSession.
+register_saved = Signal()

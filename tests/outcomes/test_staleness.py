@@ -1,0 +1,98 @@
+"""Everything the figures are computed from marks them stale: registers, memberships, sessions, group changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from groups import services as group_services
+from groups.models import GroupFormat, GroupStatus
+from outcomes import aggregation
+from outcomes.models import CohortState, FlowSummary
+from sessions import services as session_services
+from tests.factories import GroupSessionFactory, active_member, facilitated_group
+from tests.outcomes.test_aggregation import answered
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def computed_group():
+    """A group with figures: three members answered at baseline, one session already held, all fresh."""
+    group, facilitator = facilitated_group(format=GroupFormat.STRUCTURED)
+    members = [active_member(group) for _ in range(3)]
+    for i, m in enumerate(members):
+        answered(m, "baseline", 20 + i)
+    now = timezone.now().replace(microsecond=0)
+    session = GroupSessionFactory(
+        group=group, starts_at=now - dt.timedelta(hours=2), ends_at=now - dt.timedelta(hours=1)
+    )
+    aggregation.recompute_all(organisation_id=group.organisation_id)
+    assert not CohortState.objects.filter(stale=True).exists()
+    return group, facilitator, members, session
+
+
+def own_flow(group) -> FlowSummary:
+    return FlowSummary.objects.get(cohort__dimension="group", cohort__value=str(group.pk))
+
+
+def test_saving_a_register_refreshes_the_groups_attendance_figures(computed_group, on_commit):
+    group, facilitator, members, session = computed_group
+    assert own_flow(group).started == 0
+    with on_commit():
+        session_services.attendance_record(
+            session=session, statuses={members[0].pk: "present", members[1].pk: "present"}, by=facilitator
+        )
+    assert own_flow(group).started == 2  # recomputed after commit (tasks run in-process here)
+    assert own_flow(group).dose_n == 3
+    organisation_flow = FlowSummary.objects.get(
+        cohort__organisation=group.organisation, cohort__dimension="organisation"
+    )
+    assert organisation_flow.started == 2
+
+
+def test_a_withdrawal_refreshes_the_flow(computed_group, on_commit):
+    group, facilitator, members, _ = computed_group
+    with on_commit():
+        group_services.membership_withdraw(membership=members[2], by=facilitator, reason="health")
+    flow = own_flow(group)
+    assert flow.withdrawn == 1
+    assert flow.withdrawal_reasons == {"health": 1}
+
+
+def test_changing_a_groups_format_moves_it_between_format_cohorts(computed_group, on_commit):
+    group, facilitator, _, _ = computed_group
+    group.status = GroupStatus.RECRUITING  # the format is fixed once a group runs; baseline comes before that
+    group.save(update_fields=["status"])
+    aggregation.recompute_stale()
+    states = CohortState.objects.filter(organisation=group.organisation, dimension="format")
+    assert FlowSummary.objects.get(cohort=states.get(value=GroupFormat.STRUCTURED)).enrolled == 3
+    with on_commit():
+        group_services.group_update(group=group, by=facilitator, format=GroupFormat.UNSTRUCTURED, curriculum=None)
+    assert FlowSummary.objects.get(cohort=states.get(value=GroupFormat.UNSTRUCTURED)).enrolled == 3
+    assert FlowSummary.objects.get(cohort=states.get(value=GroupFormat.STRUCTURED)).enrolled == 0
+    assert not CohortState.objects.filter(stale=True).exists()
+
+
+def test_a_session_that_starts_later_marks_the_group_stale_at_the_next_sweep(computed_group):
+    group, _, _, _ = computed_group
+    assert own_flow(group).dose_n == 3
+    now = timezone.now()
+    later = GroupSessionFactory(group=group, starts_at=now + dt.timedelta(hours=1))
+    assert aggregation.mark_stale_for_sessions_started(now=now) == 0  # not started yet
+    assert aggregation.mark_stale_for_sessions_started(now=later.starts_at + dt.timedelta(minutes=1)) == 1
+    assert CohortState.objects.get(dimension="group", value=str(group.pk)).stale
+
+
+def test_activity_in_a_group_without_figures_creates_no_cohorts(on_commit):
+    group, facilitator = facilitated_group()
+    member = active_member(group)
+    now = timezone.now().replace(microsecond=0)
+    session = GroupSessionFactory(
+        group=group, starts_at=now - dt.timedelta(hours=2), ends_at=now - dt.timedelta(hours=1)
+    )
+    with on_commit():
+        session_services.attendance_record(session=session, statuses={member.pk: "present"}, by=facilitator)
+    assert not CohortState.objects.exists()
