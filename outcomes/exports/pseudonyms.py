@@ -31,3 +31,29 @@ def pseudonym_with(key: bytes, user_id: int) -> str:
 def pseudonym(organisation: Organisation, user_id: int) -> str:
     """The stable pseudonymous id of a person in this organisation's exports."""
     return pseudonym_with(secret_for(organisation), user_id)
+
+
+class PseudonymCache:
+    """``cache[user_id]`` is ``pseudonym_with(key, user_id)``, remembered for one export.
+
+    A person has several responses, often one after another, so most look-ups are repeats. At most
+    ``limit`` ids are kept (about 150 bytes each); when full the cache starts again empty, so memory
+    stays bounded whatever the number of participants.
+    """
+
+    __slots__ = ("_ids", "key", "limit")
+
+    def __init__(self, key: bytes, limit: int = 50_000) -> None:
+        self.key = key
+        self.limit = limit
+        self._ids: dict[int, str] = {}
+
+    def __getitem__(self, user_id: int) -> str:
+        try:
+            return self._ids[user_id]
+        except KeyError:
+            pass
+        if len(self._ids) >= self.limit:
+            self._ids.clear()
+        self._ids[user_id] = pid = pseudonym_with(self.key, user_id)
+        return pid

@@ -1,38 +1,68 @@
-"""CSV text and XLSX workbooks from rows, every cell through :func:`~outcomes.exports.cells.plain`."""
+"""CSV text and XLSX workbooks from rows, every cell through :func:`~outcomes.exports.cells.plain` (or already
+plain: a :class:`PlainRow`)."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .cells import plain
+from .cells import FORMULA_PREFIXES, plain
 
 # Lines are sent in batches: one network write per line would make a large export crawl.
-LINES_PER_CHUNK = 500
+LINES_PER_CHUNK = 1000
+
+# Exact types whose cell is what csv writes for them anyway (str() of the value): plain() leaves ints and
+# floats alone, and writes a date (not a datetime, whose str() differs) as its isoformat(), which is str().
+# bool is an int but not of this exact type, so it still becomes "true"/"false".
+_AS_IS = frozenset((int, float, dt.date))
 
 
-class _Echo:
-    """A file-like object whose write returns what it was given, so csv.writer produces strings."""
+class PlainRow(tuple):
+    """A row whose every cell is already what :func:`plain` makes of it (``plain(cell) == cell``), such as
+    :func:`outcomes.exports.items.item_rows` yields: :func:`csv_stream` writes it without checking each cell.
 
-    def write(self, value: str) -> str:
-        return value
+    Make one only from cells that went through plain() (or are ints, floats or text checked by neutralise()).
+    """
+
+    __slots__ = ()
+
+
+def _cells(row: Sequence) -> Sequence:
+    """``[plain(value) for value in row]``, without a call per cell for the common cell types.
+
+    Text that does not begin like a formula and the types in ``_AS_IS`` are kept as they are (csv writes
+    them exactly as plain() would); everything else, including every text that does, goes through plain().
+    """
+    if type(row) is PlainRow:
+        return row
+    return [
+        value
+        if (type(value) is str and not value.startswith(FORMULA_PREFIXES)) or type(value) in _AS_IS
+        else plain(value)
+        for value in row
+    ]
 
 
 def csv_stream(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
-    """CSV text in chunks, header first; holds at most one chunk of lines."""
-    writer = csv.writer(_Echo())
-    batch = [writer.writerow(columns)]
-    for row in rows:
-        batch.append(writer.writerow([plain(value) for value in row]))
-        if len(batch) >= LINES_PER_CHUNK:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+    """CSV text in chunks of up to ``LINES_PER_CHUNK`` lines, header first; holds at most one chunk of lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    rows = iter(rows)
+    while True:
+        writer.writerows(map(_cells, islice(rows, LINES_PER_CHUNK)))
+        text = buffer.getvalue()
+        if not text:  # every line ends with "\r\n": nothing written means the rows have run out
+            return
+        buffer.seek(0)
+        buffer.truncate()
+        yield text
 
 
 def csv_text(columns: Sequence[str], rows: Iterable[dict]) -> str:
