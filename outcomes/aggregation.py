@@ -57,10 +57,8 @@ _LOCK_NAMESPACE = 0x0C0401  # high bits of the advisory-lock key of a cohort rec
 # --- Marking and scheduling -------------------------------------------------------------------
 
 
-def mark_stale(group: SupportGroup) -> None:
-    """Mark every cohort of ``group`` stale (in the caller's transaction) and queue a recompute after commit."""
-    now = timezone.now()
-    rows = [
+def _stale_rows(group: SupportGroup, keys, now) -> list[CohortState]:
+    return [
         CohortState(
             organisation_id=group.organisation_id,
             dimension=dimension,
@@ -69,14 +67,24 @@ def mark_stale(group: SupportGroup) -> None:
             stale=True,
             marked_at=now,
         )
-        for dimension, value in cohort_keys(group)
+        for dimension, value in keys
     ]
+
+
+def _upsert_stale(rows: list[CohortState]) -> None:
+    """Create the cohort rows, or mark existing ones stale (and refresh their labels)."""
     CohortState.objects.bulk_create(
         rows,
+        batch_size=1000,
         update_conflicts=True,
         unique_fields=["organisation", "dimension", "value"],
         update_fields=["stale", "marked_at", "label"],
     )
+
+
+def mark_stale(group: SupportGroup) -> None:
+    """Mark every cohort of ``group`` stale (in the caller's transaction) and queue a recompute after commit."""
+    _upsert_stale(_stale_rows(group, cohort_keys(group), timezone.now()))
     organisation_id = group.organisation_id
     transaction.on_commit(lambda: schedule_recompute(organisation_id))
 
@@ -175,23 +183,10 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
     now = timezone.now()
     rows = {}
     for group in groups:
-        # Period cohorts exist only when a lead asked for one; they are marked stale with the rest below.
-        for dimension, value in cohort_keys(group, with_periods=False):
-            rows[(group.organisation_id, dimension, value)] = CohortState(
-                organisation_id=group.organisation_id,
-                dimension=dimension,
-                value=value,
-                label=cohort_label(dimension, value, group=group)[:200],
-                stale=True,
-                marked_at=now,
-            )
-    CohortState.objects.bulk_create(
-        rows.values(),
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["organisation", "dimension", "value"],
-        update_fields=["stale", "marked_at", "label"],
-    )
+        # Period cohorts exist only when a lead asked for one; recompute_all marks them stale with the rest.
+        for state in _stale_rows(group, cohort_keys(group, with_periods=False), now):
+            rows[(state.organisation_id, state.dimension, state.value)] = state
+    _upsert_stale(list(rows.values()))
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:

@@ -49,12 +49,6 @@ TIME_POINTS = [value for value, _ in TimePoint.choices]
 _TP_INDEX = {tp: i for i, tp in enumerate(TIME_POINTS)}
 
 
-def _none(value) -> float | None:
-    """A stored figure: a plain float, or None for NaN or infinity (undefined for the data)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 @dataclass
 class Scale:
     """One instrument scale: a row per membership with a score, a column per time point (NaN = none)."""
@@ -435,8 +429,9 @@ def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
     ss_b = np.maximum(q_b - s_b * s_b / n_b, 0.0)
     f = statistics_many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
     f["mean_a"], f["mean_b"] = f["mean_a"] + shift, f["mean_b"] + shift
+    columns = {name: _floats(f[name]) for name in statistics_many.BETWEEN_FIELDS}
     for i, p in enumerate(present):
-        yield p, n_a[i], n_b[i], {name: _none(f[name][i]) for name in statistics_many.BETWEEN_FIELDS}
+        yield p, n_a[i], n_b[i], {name: values[i] for name, values in columns.items()}
 
 
 def participant_flow(data: Data, positions: np.ndarray) -> dict:

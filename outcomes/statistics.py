@@ -258,7 +258,7 @@ class PairedChange:
     g_av_ci_high: float | None
 
 
-def _pearson_r(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float | None:
+def pearson_r(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float | None:
     if x.size < 2:
         return None
     dx, dy = x - x.mean(), y - y.mean()
@@ -396,7 +396,7 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
     p = _finite(2 * stats.t.sf(abs(t), df)) if t is not None and df is not None else None
     w_stat, p_w, w_method = _wilcoxon(post_c, pre_c)
 
-    r = _pearson_r(pre_c, post_c)
+    r = pearson_r(pre_c, post_c)
     d_z = _ratio(mean_change, sd_change)
     d_z_low, d_z_high = _noncentral_t_ci_for_d_z(t, n) if t is not None else (None, None)
     sd_av = None if sd_pre is None or sd_post is None else (sd_pre + sd_post) / 2

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from . import statistics
 from .statistics import CONFIDENCE, Z_95
 
 Array = npt.NDArray[np.float64]
@@ -220,20 +221,13 @@ def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[st
 
 
 def _pearson_rows(x: Array, y: Array) -> Array:
-    """``statistics._pearson_r`` of each row pair.
+    """``statistics.pearson_r`` of each row pair (NaN where undefined).
 
-    Row by row with the same dot products as the one-sample function: r = 1 exactly (a constant
-    shift) must stay exactly 1, or 1 − r leaves a ~1e-8 interval where there is none.
+    Row by row with the one-sample function itself: r = 1 exactly (a constant shift) must stay exactly 1,
+    which a differently ordered sum need not give, or 1 − r leaves a ~1e-8 interval where there is none.
     """
-    dx = x - x.mean(axis=1, keepdims=True)
-    dy = y - y.mean(axis=1, keepdims=True)
-    r = np.full(x.shape[0], np.nan)
-    for i in range(x.shape[0]):
-        sxx, syy = float(dx[i] @ dx[i]), float(dy[i] @ dy[i])
-        scale = math.sqrt(sxx) * math.sqrt(syy)
-        if sxx > 0 and syy > 0 and scale > 0:
-            r[i] = float(dx[i] @ dy[i]) / scale
-    return np.clip(r, -1.0, 1.0)
+    r = (statistics.pearson_r(a, b) for a, b in zip(x, y, strict=True))
+    return np.array([np.nan if v is None else v for v in r], dtype=np.float64)
 
 
 # --- reliable change -----------------------------------------------------------------------------

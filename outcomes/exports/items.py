@@ -111,6 +111,7 @@ def _rows(rows, *, key: bytes, zone: ZoneInfo, orders: dict[tuple[str, int], _It
         submitted_date = submitted_at.astimezone(zone).date().isoformat()
         answers = answers or {}
         order = orders.get((code, version), _NO_ITEMS)
+        shared = (participant, group_id, group_format, curriculum_kind, delivery, time_point, code_cell, version)
         # An item left unanswered (None) is not an answer.
         found = 0
         for item_key, key_cell, number in order.ordered:
@@ -119,38 +120,8 @@ def _rows(rows, *, key: bytes, zone: ZoneInfo, orders: dict[tuple[str, int], _It
                 continue
             found += 1
             yield PlainRow(
-                (
-                    participant,
-                    group_id,
-                    group_format,
-                    curriculum_kind,
-                    delivery,
-                    time_point,
-                    code_cell,
-                    version,
-                    key_cell,
-                    number,
-                    value if type(value) is int else plain(value),
-                    submitted_date,
-                    source,
-                ),
+                (*shared, key_cell, number, value if type(value) is int else plain(value), submitted_date, source)
             )
         if found < len(answers):  # keys the definition lacks, or items left unanswered
             for item_key in order.unknown(answers):
-                yield PlainRow(
-                    (
-                        participant,
-                        group_id,
-                        group_format,
-                        curriculum_kind,
-                        delivery,
-                        time_point,
-                        code_cell,
-                        version,
-                        neutralise(item_key),
-                        "",
-                        plain(answers[item_key]),
-                        submitted_date,
-                        source,
-                    ),
-                )
+                yield PlainRow((*shared, neutralise(item_key), "", plain(answers[item_key]), submitted_date, source))
