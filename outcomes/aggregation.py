@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, IntegerField, JSONField, OuterRef, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -36,7 +36,7 @@ from django.utils import timezone
 from groups.models import SupportGroup
 from sessions.models import GroupSession, SessionStatus
 
-from . import engine
+from . import engine, group_data
 from .cohorts import cohort_keys, cohort_label, groups_filter
 from .models import (
     ChangeSummary,
@@ -150,13 +150,18 @@ def schedule_recompute(organisation_id: int) -> bool:
 
 
 def recompute_stale(
-    *, organisation_id: int | None = None, progress: Callable[[int, int], None] | None = None, tiered: bool = True
+    *,
+    organisation_id: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    tiered: bool = True,
+    fresh: bool = False,
 ) -> int:
     """Recompute every stale cohort (of one organisation, or all). Returns how many were recomputed.
 
     ``tiered``: each organisation's group cohorts first, in their own transaction (they need only their
     groups' data, so a facilitator's figures are fresh in well under a second), then its larger cohorts,
-    which need all of the organisation's data.
+    which need all of the organisation's data (from each group's saved data where current, see
+    ``outcomes.group_data``; ``fresh`` reads everything from the database).
     """
     if organisation_id is not None:
         cache.delete(_scheduled_key(organisation_id))
@@ -168,7 +173,7 @@ def recompute_stale(
     for org_id in sorted(counts):
         tiers = [Q(dimension=CohortDimension.GROUP), ~Q(dimension=CohortDimension.GROUP)] if tiered else [Q()]
         for tier in tiers:
-            done += recompute_organisation(org_id, which=tier)
+            done += recompute_organisation(org_id, which=tier, fresh=fresh)
             if progress:
                 progress(min(done, total), total)
     return done
@@ -181,12 +186,12 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
     if organisation_id is not None:
         groups = groups.filter(organisation_id=organisation_id)
     now = timezone.now()
-    rows = {}
+    labelled_by: dict[tuple[int, str, str], SupportGroup] = {}
     for group in groups:
         # Period cohorts exist only when a lead asked for one; recompute_all marks them stale with the rest.
-        for state in _stale_rows(group, cohort_keys(group, with_periods=False), now):
-            rows[(state.organisation_id, state.dimension, state.value)] = state
-    _upsert_stale(list(rows.values()))
+        for dimension, value in cohort_keys(group, with_periods=False):
+            labelled_by[(group.organisation_id, dimension, value)] = group
+    _upsert_stale([_stale_rows(group, [key[1:]], now)[0] for key, group in labelled_by.items()])
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
@@ -196,7 +201,7 @@ def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
     if organisation_id is not None:
         states = states.filter(organisation_id=organisation_id)
     states.update(stale=True, marked_at=timezone.now())
-    return recompute_stale(organisation_id=organisation_id, progress=progress, tiered=False)
+    return recompute_stale(organisation_id=organisation_id, progress=progress, tiered=False, fresh=True)
 
 
 def _lock(organisation_id: int) -> None:
@@ -215,12 +220,16 @@ def recompute_cohort(cohort_id: int) -> bool:
     return True
 
 
-def recompute_organisation(organisation_id: int, *, which: Q | None = None, cohort_ids: list[int] | None = None) -> int:
+def recompute_organisation(
+    organisation_id: int, *, which: Q | None = None, cohort_ids: list[int] | None = None, fresh: bool = False
+) -> int:
     """Replace the figures of the organisation's stale cohorts (those matching ``which``, or ``cohort_ids``
     stale or not) in one transaction, so readers see the old figures or the new, never a mixture. Returns how many.
 
     The data are read after taking the organisation's lock and after noting the start time, so a submit
-    that lands during the recompute leaves its cohorts stale (its mark is newer) for the next run.
+    that lands during the recompute leaves its cohorts stale (its mark is newer) for the next run. Groups whose
+    saved data were out of date (or all, if ``fresh``) are read from the database and their data saved after
+    the commit.
     """
     with transaction.atomic():
         _lock(organisation_id)
@@ -233,7 +242,8 @@ def recompute_organisation(organisation_id: int, *, which: Q | None = None, coho
         cohorts = [(state, cohort_groups(state)) for state in states]
         everything = any(state.dimension == CohortDimension.ORGANISATION for state in states)
         group_ids = None if everything else sorted(set().union(*(groups for _, groups in cohorts)))
-        figures = engine.compute(engine.load(organisation_id, group_ids), cohorts)
+        read = group_data.read(organisation_id, group_ids, fresh=fresh)
+        figures = engine.compute(read.data, cohorts)
         ids = [state.pk for state in states]
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
@@ -245,6 +255,10 @@ def recompute_organisation(organisation_id: int, *, which: Q | None = None, coho
         recomputed = CohortState.objects.filter(pk__in=ids)
         recomputed.filter(Q(marked_at__isnull=True) | Q(marked_at__lte=started)).update(stale=False, computed_at=now)
         recomputed.filter(marked_at__gt=started).update(computed_at=now)
+    try:
+        read.save()
+    except DatabaseError:  # the figures are committed; the groups' data will be read again next time
+        logger.exception("Saving the data of %d groups of organisation %s failed", len(read.to_save), organisation_id)
     return len(states)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -71,6 +71,9 @@ class Data:
     m_present: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     m_done: np.ndarray = field(default_factory=lambda: np.zeros((0, len(TIME_POINTS)), dtype=bool))
     offered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per group position
+    # per group position: when its next session starts (POSIX seconds, NaN if none is due), after which
+    # ``offered`` is out of date
+    next_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
 
     def positions(self, group_ids) -> np.ndarray:
         ids = np.fromiter(group_ids, dtype=np.int64)
@@ -79,17 +82,26 @@ class Data:
         return np.unique(pos[keep])
 
 
-def load(organisation_id: int, group_ids: list[int] | None = None) -> Data:
-    """Everything the figures of these groups (all the organisation's when None) are computed from."""
+def group_info(organisation_id: int, group_ids: list[int] | None = None) -> list[tuple[int, str, str]]:
+    """(pk, name, format) of these groups (all the organisation's when None), by pk."""
     groups = SupportGroup.objects.filter(organisation_id=organisation_id)
     if group_ids is not None:
         groups = groups.filter(pk__in=group_ids)
-    info = sorted(groups.values_list("pk", "name", "format"))
-    data = Data(
+    return sorted(groups.values_list("pk", "name", "format"))
+
+
+def empty(info: list[tuple[int, str, str]]) -> Data:
+    """A ``Data`` of these groups with nothing loaded yet."""
+    return Data(
         group_ids=np.array([pk for pk, _, _ in info], dtype=np.int64),
         group_names={pk: name for pk, name, _ in info},
         group_format={pk: fmt for pk, _, fmt in info},
     )
+
+
+def load(organisation_id: int, group_ids: list[int] | None = None, *, info=None) -> Data:
+    """Everything the figures of these groups (all the organisation's when None) are computed from."""
+    data = empty(group_info(organisation_id, group_ids) if info is None else info)
     if data.group_ids.size:
 
         def where(prefix: str = "") -> Q:
@@ -181,15 +193,20 @@ def _load_flow(data: Data, where) -> None:
             data.m_present[index[pk]] = n
 
     data.offered = np.zeros(data.group_ids.size, dtype=np.int64)
+    data.next_start = np.full(data.group_ids.size, np.nan)
+    now = timezone.now()
     offered = (
-        GroupSession.objects.filter(where(), starts_at__lte=timezone.now())
+        GroupSession.objects.filter(where())
         .exclude(status=SessionStatus.CANCELLED)
         .values("group_id")
-        .annotate(n=Count("pk"))
-        .values_list("group_id", "n")
+        .annotate(n=Count("pk", filter=Q(starts_at__lte=now)), next_start=Min("starts_at", filter=Q(starts_at__gt=now)))
+        .values_list("group_id", "n", "next_start")
     )
-    for group_id, n in offered:
-        data.offered[np.searchsorted(data.group_ids, group_id)] = n
+    for group_id, n, next_start in offered:
+        position = np.searchsorted(data.group_ids, group_id)
+        data.offered[position] = n
+        if next_start is not None:
+            data.next_start[position] = next_start.timestamp()
 
     data.m_done = np.zeros((len(pks), len(TIME_POINTS)), dtype=bool)
     done = (
@@ -378,36 +395,31 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> li
             if not both.any():
                 continue
             change, where = values[both, a] - values[both, b], group_pos[both]
-
-            def comparison(
-                kind, dimension, value, a_label, b_label, n_a, n_b, figures, _key=key, _pair=(before, after)
-            ):
-                return (state.pk, kind, *_key, *_pair, dimension, value, a_label[:200], b_label, int(n_a), int(n_b),
-                        *(figures[name] for name in statistics_many.BETWEEN_FIELDS))  # fmt: skip
-
             structured = change[formats[where] == GroupFormat.STRUCTURED]
             unstructured = change[formats[where] == GroupFormat.UNSTRUCTURED]
             if structured.size and unstructured.size:
                 r = statistics.between_groups(structured, unstructured)
-                figures = dict(
-                    mean_a=r.mean1, mean_b=r.mean2, sd_a=r.sd1, sd_b=r.sd2, g=r.g, g_ci_low=r.ci_low,
-                    g_ci_high=r.ci_high, t=r.t, p=r.p,
-                )  # fmt: skip
                 rows.append(
-                    comparison(ComparisonSummary.Kind.FORMAT, "format", GroupFormat.STRUCTURED, "Structured groups",
-                               "Unstructured groups", r.n1, r.n2, figures)
+                    (state.pk, ComparisonSummary.Kind.FORMAT, *key, before, after, "format", GroupFormat.STRUCTURED,
+                     "Structured groups", "Unstructured groups", int(r.n1), int(r.n2), r.mean1, r.mean2, r.sd1, r.sd2,
+                     r.g, r.ci_low, r.ci_high, r.t, r.p)
                 )  # fmt: skip
-            for group_pos_, n_a, n_b, figures in _each_group_against_the_rest(change, where):
-                group_id = int(data.group_ids[group_pos_])
-                rows.append(
-                    comparison(ComparisonSummary.Kind.GROUP, "group", str(group_id), data.group_names[group_id],
-                               "Other groups", n_a, n_b, figures)
-                )  # fmt: skip
+            against_rest = _each_group_against_the_rest(change, where)
+            if against_rest is None:
+                continue
+            present, n_a, n_b, columns = against_rest
+            group_ids = data.group_ids[present].tolist()
+            prefix = (state.pk, ComparisonSummary.Kind.GROUP, *key, before, after, "group")
+            rows.extend(
+                (*prefix, str(group_id), data.group_names[group_id][:200], "Other groups", *values)
+                for group_id, *values in zip(group_ids, n_a.tolist(), n_b.tolist(), *columns, strict=True)
+            )
     return rows
 
 
 def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
-    """(group position, n_a, n_b, figures) of each group's change against every other group's.
+    """Each group's change against every other group's: (group positions, n_a, n_b, [figure column, …] in
+    ``BETWEEN_FIELDS`` order), or None if no group has others to compare with.
 
     One pass gives each group's n, Σx and Σx² (of x centred on the overall mean, so nothing is lost
     to cancellation); the rest's are the total's minus the group's.
@@ -422,16 +434,14 @@ def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
     n_b = change.size - n_g[present]
     present = present[n_b > 0]
     if not present.size:
-        return
+        return None
     n_a, s_a, q_a = n_g[present], s_g[present], q_g[present]
     n_b, s_b, q_b = change.size - n_a, centred.sum() - s_a, float(centred @ centred) - q_a
     ss_a = np.maximum(q_a - s_a * s_a / n_a, 0.0)
     ss_b = np.maximum(q_b - s_b * s_b / n_b, 0.0)
     f = statistics_many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
     f["mean_a"], f["mean_b"] = f["mean_a"] + shift, f["mean_b"] + shift
-    columns = {name: _floats(f[name]) for name in statistics_many.BETWEEN_FIELDS}
-    for i, p in enumerate(present):
-        yield p, n_a[i], n_b[i], {name: values[i] for name, values in columns.items()}
+    return present, n_a, n_b, [_floats(f[name]) for name in statistics_many.BETWEEN_FIELDS]
 
 
 def participant_flow(data: Data, positions: np.ndarray) -> dict:

@@ -273,6 +273,32 @@ class CohortState(models.Model):
         return f"{self.organisation} {self.dimension}={self.value or '*'}"
 
 
+class GroupData(models.Model):
+    """What a group's figures are computed from, saved from the last read, so that the organisation's large
+    cohorts can be recomputed from these few thousand rows instead of every response (``outcomes.group_data``).
+
+    A cache with a generation check: anything that changes the group's data (a response, an assessment, a
+    membership or its events, attendance, a session) bumps ``generation`` in its own transaction; a payload
+    read when the generation was ``data_generation`` is used only while the two are equal.
+    """
+
+    # No database constraints: rows are bumped by receivers of the deletes that cascade from a group (its
+    # sessions, memberships…), which could re-create a row after the cascade removed it. A group's row is deleted
+    # after the group (``outcomes.signals``), and reads only look at the rows of groups that exist.
+    group = models.OneToOneField(
+        SupportGroup, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="+"
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    generation = models.BigIntegerField(default=0)
+    data_generation = models.BigIntegerField(null=True, blank=True)
+    payload = models.BinaryField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        fresh = self.payload is not None and self.data_generation == self.generation
+        return f"data of group {self.group_id} ({'fresh' if fresh else 'to read'})"
+
+
 class OutcomeSummary(models.Model):
     """Descriptives of one scale at one time point in one cohort (all available data)."""
 

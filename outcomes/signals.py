@@ -11,17 +11,27 @@
   beyond its own is marked). Sessions that simply start as time passes change
   the attendance dose too; the periodic sweep marks their groups
   (``aggregation.mark_stale_for_sessions_started``).
+- Each group's saved data (``outcomes.group_data``) go out of date, in the
+  same transaction, whenever a row they are read from is saved or deleted: a
+  submitted response, a completed assessment, a membership and its events,
+  attendance (one at a time or a whole register) and sessions (one at a time or
+  a generated schedule). Unlike the stale marks, this happens whether or not
+  the group has figures yet: a group without answers still counts in its
+  organisation's participant flow.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from groups.models import MembershipEvent, MembershipStatus, SupportGroup
-from sessions.models import GroupSession
-from sessions.signals import register_saved
+from groups.models import Membership, MembershipEvent, MembershipStatus, SupportGroup
+from sessions.models import Attendance, GroupSession
+from sessions.signals import register_saved, sessions_scheduled
+
+from . import group_data
+from .models import Assessment, AssessmentStatus, GroupData, Response
 
 
 @receiver(post_save, sender=MembershipEvent)
@@ -61,3 +71,53 @@ def cohorts_changed_by_group(sender, instance: SupportGroup, created: bool, raw:
         from .aggregation import mark_stale_if_computed
 
         mark_stale_if_computed(instance, whole_organisation=True)
+
+
+# --- Each group's saved data ------------------------------------------------------------------------
+
+
+@receiver([post_save, post_delete], sender=Response)
+def group_data_changed_by_response(sender, instance: Response, raw: bool = False, **kwargs) -> None:
+    if instance.submitted_at is not None and not raw:
+        group_data.invalidate_assessment(instance.assessment_id)
+
+
+@receiver([post_save, post_delete], sender=Assessment)
+def group_data_changed_by_assessment(sender, instance: Assessment, raw: bool = False, **kwargs) -> None:
+    if instance.status == AssessmentStatus.COMPLETED and not raw:
+        group_data.invalidate_membership(instance.membership_id)
+
+
+@receiver([post_save, post_delete], sender=Membership)
+def group_data_changed_by_membership(sender, instance: Membership, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        group_data.invalidate([instance.group_id])
+
+
+@receiver([post_save, post_delete], sender=MembershipEvent)
+@receiver([post_save, post_delete], sender=Attendance)
+def group_data_changed_by_member_row(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        group_data.invalidate_membership(instance.membership_id)
+
+
+@receiver([post_save, post_delete], sender=GroupSession)
+def group_data_changed_by_session(sender, instance: GroupSession, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        group_data.invalidate([instance.group_id])
+
+
+@receiver(register_saved)
+def group_data_changed_by_register(sender, session: GroupSession, **kwargs) -> None:
+    group_data.invalidate([session.group_id])
+
+
+@receiver(sessions_scheduled)
+def group_data_changed_by_schedule(sender, group: SupportGroup, **kwargs) -> None:
+    group_data.invalidate([group.pk])
+
+
+@receiver(post_delete, sender=SupportGroup)
+def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> None:
+    # After the cascade (whose receivers above may have bumped the row again).
+    GroupData.objects.filter(group_id=instance.pk).delete()

@@ -40,7 +40,7 @@ from .models import (
     SessionStatus,
     new_feed_token,
 )
-from .signals import register_saved
+from .signals import register_saved, sessions_scheduled
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def schedule_generate(
         for i, occurrence in enumerate(planned)
     ]
     GroupSession.objects.bulk_create(sessions)
+    sessions_scheduled.send(sender=GroupSession, group=group)
     audit.record(
         Action.SCHEDULE_GENERATED,
         actor=by,

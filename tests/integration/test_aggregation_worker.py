@@ -102,3 +102,47 @@ def test_two_workers_recomputing_one_cohort_at_once_leave_one_consistent_set_of_
     assert errors == []
     rows = OutcomeSummary.objects.filter(cohort=cohort, scale="total", time_point="baseline")
     assert rows.count() == 1 and rows.get().n == 6 and rows.get().mean == 15.0
+
+
+def test_saving_group_data_skips_a_row_a_submit_holds_rather_than_wait_for_it(real_stack):
+    import threading
+
+    import numpy as np
+    from django.db import connection
+
+    from outcomes import engine, group_data
+    from outcomes.models import GroupData
+
+    group, _ = facilitated_group()
+    members = [active_member(group) for _ in range(3)]
+    for m in members:
+        answered(m, "baseline", 20)
+    answered(members[0], "post", 22)  # committed (this test runs without a wrapping transaction)
+    result = group_data.read(group.organisation_id)
+    assert list(result.to_save) == [group.pk]
+    holding, release = threading.Event(), threading.Event()
+
+    def submit():
+        try:
+            with transaction.atomic():
+                answered(members[1], "post", 25)  # bumps the group's row, locked until commit
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=submit)
+    thread.start()
+    assert holding.wait(timeout=10)
+    stored = result.save()
+    submit_still_open = thread.is_alive() and not release.is_set()
+    release.set()
+    thread.join(timeout=30)
+    assert submit_still_open  # save() returned while the submit held the row: it did not wait
+    assert stored == 0
+    row = GroupData.objects.get(group_id=group.pk)
+    assert row.data_generation != row.generation  # out of date: the next read reads the group again
+    again = group_data.read(group.organisation_id)
+    assert list(again.to_save) == [group.pk]
+    post = again.data.scales[("wemwbs", "total")].values[:, engine.TIME_POINTS.index("post")]
+    assert sorted(post[~np.isnan(post)].tolist()) == [22, 25]

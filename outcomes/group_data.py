@@ -1,0 +1,313 @@
+"""Each group's data, saved from the last read, so large cohorts are computed without reading every response.
+
+A recompute of an organisation's large cohorts (the organisation, each format,
+delivery mode, audience…) needs every member's scores, which means reading
+every response of the organisation: seconds at 100,000 members. Between two
+recomputes only a few groups change. So ``read`` takes each group's part of
+``engine.Data`` from its ``GroupData`` row (one small binary payload per group)
+when that is still current, reads only the other groups from the database, and
+``ReadResult.save`` stores those groups' parts for next time.
+
+Current means: the group's ``generation`` is the one the payload was read at,
+and no session of the group has started since (that changes the sessions
+offered). Anything that changes what a group's figures are computed from bumps
+the generation in the same transaction as the change (``invalidate``, called by
+the receivers in ``outcomes.signals``). The generation is read before the data,
+so a change that commits after the generation was read leaves the payload out
+of date rather than wrong.
+
+Saving never waits for a row another transaction holds (that transaction is
+bumping its generation, so the payload would be out of date anyway), so a
+recompute cannot deadlock with a submit. ``recompute_all`` reads everything
+afresh and saves every group's part.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import engine
+from .engine import TIME_POINTS, Data, Scale
+from .models import GroupData
+
+FORMAT = 1  # of the payload; a payload of another format is read afresh
+_WIDTH = len(TIME_POINTS)
+_HEADER = struct.Struct("<HI")  # format, length of the JSON part
+
+
+@dataclass
+class Piece:
+    """One group's part of ``engine.Data``: its rows of every scale and its memberships, in ``load``'s order."""
+
+    scales: dict[tuple[str, str], np.ndarray]  # rows × time points
+    enrolled: np.ndarray  # bool, per membership
+    status: list[str]
+    reason: list[str | None]
+    present: np.ndarray  # int64
+    done: np.ndarray  # bool, memberships × time points
+    offered: int
+    next_start: float  # POSIX seconds, NaN if no session is due
+
+    def encode(self) -> bytes:
+        keys = sorted(self.scales)
+        head = json.dumps(
+            {
+                "scales": [[code, name, int(self.scales[(code, name)].shape[0])] for code, name in keys],
+                "status": self.status,
+                "reason": self.reason,
+                "offered": self.offered,
+                "next_start": None if math.isnan(self.next_start) else self.next_start,
+            },
+            separators=(",", ":"),
+        ).encode()
+        parts = [_HEADER.pack(FORMAT, len(head)), head]
+        parts += [np.ascontiguousarray(self.scales[key], dtype="<f8").tobytes() for key in keys]
+        parts += [
+            self.enrolled.astype(np.uint8).tobytes(),
+            np.ascontiguousarray(self.present, dtype="<i8").tobytes(),
+            self.done.astype(np.uint8).tobytes(),
+        ]
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Piece | None:
+        """The piece in ``payload``, or None if it was written in another format."""
+        view = memoryview(payload)
+        if len(view) < _HEADER.size:
+            return None
+        version, length = _HEADER.unpack_from(view)
+        if version != FORMAT:
+            return None
+        at = _HEADER.size + length
+        head = json.loads(bytes(view[_HEADER.size : at]))
+
+        def take(dtype, count: int) -> np.ndarray:
+            nonlocal at
+            size = np.dtype(dtype).itemsize * count
+            array = np.frombuffer(view[at : at + size], dtype=dtype)
+            at += size
+            return array
+
+        scales = {}
+        for code, name, rows in head["scales"]:
+            scales[(code, name)] = take("<f8", rows * _WIDTH).reshape(rows, _WIDTH)
+        n = len(head["status"])
+        next_start = head["next_start"]
+        return cls(  # read-only views of the payload (``join`` copies them)
+            scales=scales,
+            enrolled=take(np.bool_, n),
+            status=head["status"],
+            reason=head["reason"],
+            present=take("<i8", n),
+            done=take(np.bool_, n * _WIDTH).reshape(n, _WIDTH),
+            offered=int(head["offered"]),
+            next_start=math.nan if next_start is None else float(next_start),
+        )
+
+
+def split(data: Data) -> dict[int, Piece]:
+    """Each group's part of ``data``."""
+    pieces = {}
+    bounds = {key: _bounds(scale.group_pos, data.group_ids.size) for key, scale in data.scales.items()}
+    member_bounds = _bounds(data.m_group_pos, data.group_ids.size)
+    for position, group_id in enumerate(data.group_ids.tolist()):
+        start, stop = member_bounds[position], member_bounds[position + 1]
+        scales = {}
+        for key, scale in data.scales.items():
+            lo, hi = bounds[key][position], bounds[key][position + 1]
+            if hi > lo:
+                scales[key] = scale.values[lo:hi]
+        pieces[group_id] = Piece(
+            scales=scales,
+            enrolled=data.m_enrolled[start:stop],
+            status=data.m_status[start:stop].tolist(),
+            reason=data.m_reason[start:stop].tolist(),
+            present=data.m_present[start:stop],
+            done=data.m_done[start:stop],
+            offered=int(data.offered[position]),
+            next_start=float(data.next_start[position]),
+        )
+    return pieces
+
+
+def _bounds(group_pos: np.ndarray, groups: int) -> list[int]:
+    """Where each group position's rows start in ``group_pos`` (sorted), and where the last ends."""
+    return np.searchsorted(group_pos, np.arange(groups + 1), "left").tolist()
+
+
+def join(info: list[tuple[int, str, str]], pieces: dict[int, Piece]) -> Data:
+    """The ``Data`` of the groups in ``info`` (as ``engine.group_info`` gives them) from their pieces."""
+    data = engine.empty(info)
+    chosen = [pieces[pk] for pk, _, _ in info]
+    keys = sorted({key for piece in chosen for key in piece.scales})
+    for key in keys:
+        blocks = [(position, piece.scales[key]) for position, piece in enumerate(chosen) if key in piece.scales]
+        data.scales[key] = Scale(
+            group_pos=np.repeat(
+                np.array([p for p, _ in blocks], dtype=np.int64), [block.shape[0] for _, block in blocks]
+            ),
+            values=np.concatenate([block for _, block in blocks]),
+        )
+    sizes = [len(piece.status) for piece in chosen]
+    data.m_group_pos = np.repeat(np.arange(len(chosen), dtype=np.int64), sizes)
+    if chosen:
+        data.m_enrolled = np.concatenate([piece.enrolled for piece in chosen])
+        data.m_status = _objects([s for piece in chosen for s in piece.status])
+        data.m_reason = _objects([r for piece in chosen for r in piece.reason])
+        data.m_present = np.concatenate([piece.present for piece in chosen])
+        data.m_done = np.concatenate([piece.done for piece in chosen]).reshape(-1, _WIDTH)
+    data.offered = np.array([piece.offered for piece in chosen], dtype=np.int64)
+    data.next_start = np.array([piece.next_start for piece in chosen], dtype=np.float64)
+    return data
+
+
+def _objects(values: list) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+@dataclass
+class ReadResult:
+    data: Data
+    organisation_id: int
+    read_at: object
+    to_save: dict[int, Piece] = field(default_factory=dict)  # groups read afresh
+    generations: dict[int, int | None] = field(default_factory=dict)  # as read before the data; None: no row
+    from_saved: int = 0  # groups whose saved data were used
+
+    def save(self) -> int:
+        """Store the parts of the groups read afresh, for the next ``read``. Returns how many were stored."""
+        return _save(self.organisation_id, self.to_save, self.generations, self.read_at)
+
+
+def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: bool = False) -> ReadResult:
+    """The ``Data`` of these groups (all the organisation's when None), from saved parts where current."""
+    info = engine.group_info(organisation_id, group_ids)
+    ids = [pk for pk, _, _ in info]
+    now = timezone.now()
+    rows = GroupData.objects.filter(organisation_id=organisation_id)
+    if group_ids is not None:
+        rows = rows.filter(group_id__in=ids)
+    generations: dict[int, int | None] = dict.fromkeys(ids)
+    saved: dict[int, Piece] = {}
+    # The generations are read before any data, so a change committed after this leaves them behind.
+    for group_id, generation, data_generation, payload in rows.values_list(
+        "group_id", "generation", "data_generation", "payload"
+    ).iterator(chunk_size=2000):
+        if group_id not in generations:
+            continue
+        generations[group_id] = generation
+        if fresh or payload is None or data_generation != generation:
+            continue
+        piece = Piece.decode(payload)
+        if piece is not None and not piece.next_start <= now.timestamp():
+            saved[group_id] = piece
+    missing = [pk for pk in ids if pk not in saved]
+    result = ReadResult(data=engine.empty(info), organisation_id=organisation_id, read_at=now)
+    result.generations = {pk: generations[pk] for pk in missing}
+    if not missing:
+        result.data, result.from_saved = join(info, saved), len(saved)
+        return result
+    if len(missing) * 2 > len(ids):  # mostly out of date: one read of them all is quicker
+        result.data = engine.load(organisation_id, group_ids, info=info)
+        pieces = split(result.data)
+        result.to_save = {pk: pieces[pk] for pk in missing}
+        return result
+    wanted = set(missing)
+    loaded = engine.load(organisation_id, missing, info=[row for row in info if row[0] in wanted])
+    result.to_save = split(loaded)
+    result.data, result.from_saved = join(info, saved | result.to_save), len(saved)
+    return result
+
+
+def _save(organisation_id: int, pieces: dict[int, Piece], generations: dict[int, int | None], read_at) -> int:
+    if not pieces:
+        return 0
+    for group_id in [pk for pk in pieces if generations.get(pk) is None]:
+        # One row at a time, each in its own statement: an insert that meets another transaction's new row waits
+        # for it while holding nothing else (several rows in one statement could deadlock with a submit).
+        GroupData.objects.bulk_create(
+            [GroupData(group_id=group_id, organisation_id=organisation_id)], ignore_conflicts=True
+        )
+    stored = 0
+    items = [(pk, generations.get(pk) or 0, piece.encode()) for pk, piece in pieces.items()]
+    for chunk in range(0, len(items), 500):
+        part = items[chunk : chunk + 500]
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                stored += _save_postgresql(part, read_at)
+            else:
+                for pk, generation, payload in part:
+                    stored += GroupData.objects.filter(group_id=pk, generation=generation).update(
+                        payload=payload, data_generation=generation, read_at=read_at
+                    )
+    return stored
+
+
+def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
+    """One UPDATE; rows another transaction holds are skipped (it is bumping their generation)."""
+    table = GroupData._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS d
+               SET payload = v.payload, data_generation = v.generation, read_at = %s
+              FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS v(group_id, generation, payload)
+             WHERE d.group_id = v.group_id
+               AND d.generation = v.generation
+               AND d.group_id IN (
+                   SELECT group_id FROM {table} WHERE group_id = ANY(%s) FOR UPDATE SKIP LOCKED
+               )
+            """,  # noqa: S608 - the table name is ours; values are parameters
+            [read_at, [pk for pk, _, _ in part], [g for _, g, _ in part], [p for _, _, p in part],
+             [pk for pk, _, _ in part]],
+        )  # fmt: skip
+        return cursor.rowcount
+
+
+def invalidate(group_ids) -> None:
+    """Mark the saved data of these groups out of date, in the caller's transaction (one statement a group)."""
+    for group_id in sorted({int(pk) for pk in group_ids if pk is not None}):
+        _bump("", "g.id = %s", group_id)
+
+
+def invalidate_membership(membership_id: int) -> None:
+    """Mark the saved data of the membership's group out of date (one statement)."""
+    _bump("JOIN {membership} m ON m.group_id = g.id", "m.id = %s", membership_id)
+
+
+def invalidate_assessment(assessment_id: int) -> None:
+    """Mark the saved data of the assessment's group out of date (one statement)."""
+    _bump(
+        "JOIN {membership} m ON m.group_id = g.id JOIN {assessment} a ON a.membership_id = m.id",
+        "a.id = %s",
+        assessment_id,
+    )
+
+
+def _bump(joins: str, where: str, pk: int) -> None:
+    """Bump the generation of the group found through ``joins`` and ``where`` (creating its row if need be)."""
+    from groups.models import Membership, SupportGroup
+
+    from .models import Assessment
+
+    table = GroupData._meta.db_table
+    tables = {"membership": Membership._meta.db_table, "assessment": Assessment._meta.db_table}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (group_id, organisation_id, generation)
+            SELECT g.id, g.organisation_id, 1 FROM {SupportGroup._meta.db_table} g {joins.format(**tables)}
+             WHERE {where}
+            ON CONFLICT (group_id) DO UPDATE SET generation = {table}.generation + 1
+            """,  # noqa: S608 - table names are ours; the key is a parameter
+            [pk],
+        )
