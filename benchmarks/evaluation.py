@@ -965,29 +965,36 @@ class RecomputeResult:
 
 @contextmanager
 def phase_timer(phases: dict[str, float]):
-    """Time ``engine.load`` and ``engine.compute`` inside ``recompute_all`` by wrapping the module attributes
-    for the duration (instrumentation in this process only: no application file is changed)."""
-    from outcomes import engine
+    """Time ``engine.load``, ``engine.compute`` and the saving of each group's data (``group_data.split`` and
+    ``ReadResult.save``) inside ``recompute_all`` by wrapping them for the duration (instrumentation in this
+    process only: no application file is changed)."""
+    from outcomes import engine, group_data
 
-    originals = {name: getattr(engine, name) for name in ("load", "compute")}
+    targets = [
+        (engine, "load", "load"),
+        (engine, "compute", "compute"),
+        (group_data, "split", "save"),
+        (group_data.ReadResult, "save", "save"),
+    ]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
 
-    def timed(name):
+    def timed(original, label):
         def call(*args, **kwargs):
             began = time.perf_counter()
             try:
-                return originals[name](*args, **kwargs)
+                return original(*args, **kwargs)
             finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - began
+                phases[label] = phases.get(label, 0.0) + time.perf_counter() - began
 
         return call
 
-    for name in originals:
-        setattr(engine, name, timed(name))
+    for (owner, name, label), (_, _, original) in zip(targets, originals, strict=True):
+        setattr(owner, name, timed(original, label))
     try:
         yield
     finally:
-        for name, original in originals.items():
-            setattr(engine, name, original)
+        for owner, name, original in originals:
+            setattr(owner, name, original)
 
 
 def recompute_measured(organisation_id: int, *, profile: bool) -> tuple[float, int, dict[str, float]]:
@@ -1013,12 +1020,17 @@ def recompute_measured(organisation_id: int, *, profile: bool) -> tuple[float, i
         else:
             cohorts = recompute_all(organisation_id=organisation_id)
             elapsed = time.perf_counter() - started
-    phases = {
-        "read (engine.load)": phases.get("load", 0.0),
-        "figures (engine.compute)": phases.get("compute", 0.0),
-        "the rest (marking, writing, commit)": elapsed - phases.get("load", 0.0) - phases.get("compute", 0.0),
-    }
-    return elapsed, cohorts, phases
+    load, compute, save = (phases.get(name, 0.0) for name in ("load", "compute", "save"))
+    return (
+        elapsed,
+        cohorts,
+        {
+            "read (engine.load)": load,
+            "figures (engine.compute)": compute,
+            "saving each group's data (group_data)": save,
+            "the rest (marking, writing, commit)": elapsed - load - compute - save,
+        },
+    )
 
 
 def bench_recompute(organisation_id: int, *, profile: bool = False):

@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import engine
@@ -197,19 +198,16 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
     if group_ids is not None:
         rows = rows.filter(group_id__in=ids)
     generations: dict[int, int | None] = dict.fromkeys(ids)
-    saved: dict[int, Piece] = {}
+    current: dict[int, tuple] = {}  # group → (data generation, read at) of its current payload
     # The generations are read before any data, so a change committed after this leaves them behind.
-    for group_id, generation, data_generation, payload in rows.values_list(
-        "group_id", "generation", "data_generation", "payload"
-    ).iterator(chunk_size=2000):
-        if group_id not in generations:
-            continue
-        generations[group_id] = generation
-        if fresh or payload is None or data_generation != generation:
-            continue
-        piece = Piece.decode(payload)
-        if piece is not None and not piece.next_start <= now.timestamp():
-            saved[group_id] = piece
+    for group_id, generation, data_generation, read_at in engine.fetch_rows(
+        rows.values_list("group_id", "generation", "data_generation", "read_at")
+    ):
+        if group_id in generations:
+            generations[group_id] = generation
+            if not fresh and data_generation is not None and data_generation == generation:
+                current[group_id] = (data_generation, read_at)
+    saved = _pieces(current, now.timestamp())
     missing = [pk for pk in ids if pk not in saved]
     result = ReadResult(data=engine.empty(info), organisation_id=organisation_id, read_at=now)
     result.generations = {pk: generations[pk] for pk in missing}
@@ -228,39 +226,97 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
     return result
 
 
+# Decoded payloads, by group, with the (data generation, read at) they were saved with: a worker that
+# recomputes an organisation again decodes only the groups saved since. Bounded; least recently used go first.
+_decoded: OrderedDict[int, tuple[tuple, Piece]] = OrderedDict()
+DECODED_LIMIT = 50_000
+
+
+def _pieces(current: dict[int, tuple], now: float) -> dict[int, Piece]:
+    """The pieces of the groups with a current payload (as ``current`` gives them) whose sessions offered have
+    not changed since: decoded before, or read and decoded now."""
+    pieces, wanted = {}, []
+    for group_id, key in current.items():
+        known = _decoded.get(group_id)
+        if known is not None and known[0] == key:
+            _decoded.move_to_end(group_id)
+            pieces[group_id] = known[1]
+        else:
+            wanted.append(group_id)
+    for chunk in range(0, len(wanted), 2000):
+        payloads = GroupData.objects.filter(group_id__in=wanted[chunk : chunk + 2000]).values_list(
+            "group_id", "data_generation", "read_at", "payload"
+        )
+        for group_id, data_generation, read_at, payload in engine.fetch_rows(payloads):
+            key = (data_generation, read_at)
+            piece = Piece.decode(bytes(payload)) if key == current[group_id] and payload is not None else None
+            if piece is not None:  # else saved again since the generations were read: read afresh
+                pieces[group_id] = piece
+                _decoded[group_id] = (key, piece)
+                _decoded.move_to_end(group_id)
+    while len(_decoded) > DECODED_LIMIT:
+        _decoded.popitem(last=False)
+    return {pk: piece for pk, piece in pieces.items() if not piece.next_start <= now}
+
+
 def _save(organisation_id: int, pieces: dict[int, Piece], generations: dict[int, int | None], read_at) -> int:
     if not pieces:
         return 0
-    for group_id in [pk for pk in pieces if generations.get(pk) is None]:
-        # One row at a time, each in its own statement: an insert that meets another transaction's new row waits
-        # for it while holding nothing else (several rows in one statement could deadlock with a submit).
-        GroupData.objects.bulk_create(
-            [GroupData(group_id=group_id, organisation_id=organisation_id)], ignore_conflicts=True
-        )
-    stored = 0
-    items = [(pk, generations.get(pk) or 0, piece.encode()) for pk, piece in pieces.items()]
-    for chunk in range(0, len(items), 500):
-        part = items[chunk : chunk + 500]
+    missing = sorted(pk for pk in pieces if generations.get(pk) is None)
+    items = [(pk, generations.get(pk) or 0, piece.encode()) for pk, piece in sorted(pieces.items())]
+    if connection.vendor != "postgresql":
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                stored += _save_postgresql(part, read_at)
-            else:
-                for pk, generation, payload in part:
-                    stored += GroupData.objects.filter(group_id=pk, generation=generation).update(
-                        payload=payload, data_generation=generation, read_at=read_at
-                    )
+            GroupData.objects.bulk_create(
+                [GroupData(group_id=pk, organisation_id=organisation_id) for pk in missing], ignore_conflicts=True
+            )
+            return sum(
+                GroupData.objects.filter(group_id=pk, generation=generation).update(
+                    payload=payload, data_generation=generation, read_at=read_at
+                )
+                for pk, generation, payload in items
+            )
+    if missing:
+        _insert_rows_postgresql(organisation_id, missing)
+    stored = 0
+    for chunk in range(0, len(items), 1000):
+        with transaction.atomic():
+            stored += _save_postgresql(items[chunk : chunk + 1000], read_at)
     return stored
 
 
+def _insert_rows_postgresql(organisation_id: int, group_ids: list[int]) -> None:
+    """Create the rows of groups that have none, giving up at once rather than wait for another transaction
+    (which could be creating one of them too: waiting while holding the others could deadlock with it)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '100ms'")
+            cursor.execute(
+                f"""
+                INSERT INTO {GroupData._meta.db_table} (group_id, organisation_id, generation)
+                SELECT unnest(%s::bigint[]), %s, 0
+                ON CONFLICT (group_id) DO NOTHING
+                """,  # noqa: S608 - the table name is ours
+                [group_ids, organisation_id],
+            )
+    except OperationalError:  # lock_timeout: these groups' data are saved next time
+        pass
+
+
 def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
-    """One UPDATE; rows another transaction holds are skipped (it is bumping their generation)."""
+    """One UPDATE; rows another transaction holds are skipped (it is bumping their generation).
+
+    A plain psycopg cursor (server-side binding), so the payloads travel as binary parameters: Django's
+    client-side binding would inline them in the SQL as hex, three times the bytes, parsed back by the server.
+    """
+    import psycopg
+
     table = GroupData._meta.db_table
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             f"""
             UPDATE {table} AS d
                SET payload = v.payload, data_generation = v.generation, read_at = %s
-              FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS v(group_id, generation, payload)
+              FROM unnest(%s::bigint[], %s::bigint[], %b::bytea[]) AS v(group_id, generation, payload)
              WHERE d.group_id = v.group_id
                AND d.generation = v.generation
                AND d.group_id IN (

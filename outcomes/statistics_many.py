@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special, stats
 
 from . import statistics
 from .statistics import CONFIDENCE, Z_95
@@ -137,6 +137,37 @@ def _permutation_row(d: Array) -> tuple[float, float]:
     return min(plus, minus) / 2, min(1.0, 2 * min(at_most, at_least))
 
 
+def _asymptotic_rows(d: Array) -> tuple[Array, Array]:
+    """Statistic and p of scipy's normal approximation (no continuity correction) for each row of differences.
+
+    The same sums as ``scipy.stats.wilcoxon(method="asymptotic")``: zeros dropped, |d| ranked with ties
+    averaged, z = (R₊ − n(n+1)/4) / √((n(n+1)(2n+1) − Σ(t³ − t)/2) / 24), p = 2·Φ(−|z|); without its
+    per-call overhead, which the large cohorts' few big samples paid a second for.
+    """
+    m, width = d.shape
+    keyed = np.where(d == 0, np.inf, np.abs(d))  # zeros sort last and are left out
+    order = np.argsort(keyed, axis=1, kind="stable")
+    ordered = np.take_along_axis(keyed, order, axis=1)
+    signs = np.take_along_axis(d, order, axis=1)
+    index = np.broadcast_to(np.arange(width), (m, width))
+    starts = np.ones((m, width), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones((m, width), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, index, 0), axis=1)
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, index, width), axis=1), axis=1), axis=1)
+    ranks = (first + last) / 2 + 1  # average rank of each tie group
+    ties = last - first + 1
+    counted = np.isfinite(ordered)
+    count = counted.sum(axis=1).astype(np.float64)
+    r_plus = np.sum(np.where(signs > 0, ranks, 0.0), axis=1)
+    r_minus = np.sum(np.where(signs < 0, ranks, 0.0), axis=1)
+    tie_correction = np.sum(np.where(counted, ties * ties - 1.0, 0.0), axis=1)  # Σ over groups of t³ − t
+    se = np.sqrt((count * (count + 1.0) * (2.0 * count + 1.0) - tie_correction / 2) / 24)
+    z = (r_plus - count * (count + 1.0) * 0.25) / se
+    return np.minimum(r_plus, r_minus), 2 * special.ndtr(-np.abs(z))
+
+
 @np.errstate(all="ignore")
 def wilcoxon_rows(post: Array, pre: Array) -> tuple[Array, Array, npt.NDArray[np.str_]]:
     """Wilcoxon signed-rank of each row pair (``zero_method="wilcox"``, two-sided, scipy's "auto" method).
@@ -148,11 +179,13 @@ def wilcoxon_rows(post: Array, pre: Array) -> tuple[Array, Array, npt.NDArray[np
     m = d.shape[0]
     statistic, p = _nan(m), _nan(m)
     methods = wilcoxon_methods(d)
-    for method in ("exact", "asymptotic"):
-        rows = np.flatnonzero(methods == method)
-        if rows.size:
-            result = stats.wilcoxon(post[rows], pre[rows], method=method, axis=1)
-            statistic[rows], p[rows] = result.statistic, result.pvalue
+    rows = np.flatnonzero(methods == "exact")
+    if rows.size:
+        result = stats.wilcoxon(post[rows], pre[rows], method="exact", axis=1)
+        statistic[rows], p[rows] = result.statistic, result.pvalue
+    rows = np.flatnonzero(methods == "asymptotic")
+    if rows.size:
+        statistic[rows], p[rows] = _asymptotic_rows(d[rows])
     for row in np.flatnonzero(methods == "permutation"):
         statistic[row], p[row] = _permutation_row(d[row])
     return statistic, p, methods

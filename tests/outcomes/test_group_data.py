@@ -189,3 +189,12 @@ def test_deleting_a_group_deletes_its_saved_data(organisation_with_figures):
     group.delete()  # cascades to sessions, memberships and answers, whose receivers bump the row first
     assert not GroupData.objects.filter(group_id=group.pk).exists()
     assert group_data.read(organisation.pk).data.group_ids.size == 3
+
+
+def test_groups_without_a_row_get_one_when_their_data_are_saved(organisation_with_figures):
+    organisation, groups = organisation_with_figures
+    GroupData.objects.all().delete()  # as for groups created in bulk, which no receiver saw
+    result = group_data.read(organisation.pk)
+    assert result.from_saved == 0 and result.save() == 4
+    assert all(current(group) for group, *_ in groups)
+    assert group_data.read(organisation.pk).from_saved == 4

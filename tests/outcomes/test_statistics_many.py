@@ -151,3 +151,26 @@ def test_between_groups_from_sums_gives_between_groups():
             assert same(many[name][0], value), (a.size, b.size, name, many[name][0], value)
         if one.t is not None:
             assert one.p == pytest.approx(stats.ttest_ind(a, b).pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [14, 51, 400, 5000])
+def test_the_normal_approximation_matches_scipy_on_large_samples_with_ties_and_zeros(n):
+    rng = np.random.default_rng(n)
+    pre = rng.integers(0, 28, (6, n)).astype(float)
+    post = np.stack(
+        [
+            np.clip(pre[0] + rng.integers(-3, 3, n), 0, 27),  # integer scores: many ties and zeros
+            pre[1] + rng.normal(0.5, 3, n),  # no ties
+            pre[2] + np.where(rng.random(n) < 0.9, 0.0, 2.0),  # mostly zeros
+            pre[3] + rng.integers(-1, 2, n) / 7,  # fractions (mean scores), ties
+            pre[4] - 1,  # one tie group
+            pre[5] + rng.normal(0.0, 2.0, n).round(1),
+        ]
+    )
+    statistic, p, methods = statistics_many.wilcoxon_rows(post, pre)
+    for i in range(post.shape[0]):
+        expected = stats.wilcoxon(post[i], pre[i])
+        if n > 50 or methods[i] == "asymptotic":
+            assert methods[i] == "asymptotic"
+        assert p[i] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300), i
+        assert statistic[i] == pytest.approx(expected.statistic, rel=1e-12), i
