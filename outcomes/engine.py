@@ -12,9 +12,9 @@ kind at once. Orchestration (which cohorts, locks, transactions, writes) is
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 from django.db import connection
@@ -260,7 +260,9 @@ class Figures:
 
 def _floats(values: np.ndarray) -> list[float | None]:
     """Stored figures: plain floats, None where undefined (NaN or infinite)."""
-    return [v if math.isfinite(v) else None for v in values.tolist()]
+    plain = np.asarray(values, dtype=np.float64).astype(object)
+    plain[~np.isfinite(values)] = None
+    return plain.tolist()
 
 
 def _latest_definitions() -> dict[str, InstrumentDefinition]:
@@ -410,9 +412,17 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> li
             present, n_a, n_b, columns = against_rest
             group_ids = data.group_ids[present].tolist()
             prefix = (state.pk, ComparisonSummary.Kind.GROUP, *key, before, after, "group")
-            rows.extend(
-                (*prefix, str(group_id), data.group_names[group_id][:200], "Other groups", *values)
-                for group_id, *values in zip(group_ids, n_a.tolist(), n_b.tolist(), *columns, strict=True)
+            rows.extend(  # built by zip, in C: 21,000 rows at 100,000 members
+                zip(
+                    *(repeat(value) for value in prefix),
+                    map(str, group_ids),
+                    [data.group_names[group_id][:200] for group_id in group_ids],
+                    repeat("Other groups"),
+                    n_a.tolist(),
+                    n_b.tolist(),
+                    *columns,
+                    strict=False,  # the repeats are endless; the rest have one value a group
+                )
             )
     return rows
 
