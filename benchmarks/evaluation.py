@@ -1034,7 +1034,14 @@ def recompute_measured(organisation_id: int, *, profile: bool) -> tuple[float, i
 
 
 def bench_recompute(organisation_id: int, *, profile: bool = False):
-    from outcomes.models import ChangeSummary, CohortState, ComparisonSummary, FlowSummary, OutcomeSummary
+    from outcomes.models import (
+        ChangeSummary,
+        CohortState,
+        ComparisonSummary,
+        FlowSummary,
+        GroupComparisonSet,
+        OutcomeSummary,
+    )
 
     note("recompute_all …")
     elapsed, cohorts, phases = recompute_measured(organisation_id, profile=profile)
@@ -1062,6 +1069,10 @@ def bench_recompute(organisation_id: int, *, profile: bool = False):
         "outcome summaries": OutcomeSummary.objects.filter(**of_org).count(),
         "change summaries": ChangeSummary.objects.filter(**of_org).count(),
         "comparison summaries": ComparisonSummary.objects.filter(**of_org).count(),
+        "group vs rest (sets)": sum(
+            len(group_ids) // 8
+            for group_ids in GroupComparisonSet.objects.filter(**of_org).values_list("group_ids", flat=True)
+        ),
         "flow summaries": FlowSummary.objects.filter(**of_org).count(),
     }
     return RecomputeResult(elapsed, cohorts, phases, sql_seconds, quartiles_seconds, len(cells), rows, agree)

@@ -46,6 +46,7 @@ from .models import (
     CohortState,
     ComparisonSummary,
     FlowSummary,
+    GroupComparisonSet,
     OutcomeSummary,
     Response,
 )
@@ -249,7 +250,7 @@ def recompute_organisation(
         ids = [state.pk for state in states]
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
-            for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary):
+            for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet):
                 model.objects.filter(cohort_id__in=part).delete()
         for model, columns, rows in figures.tables():
             _insert(model, columns, rows)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 from django.db import connection
@@ -34,6 +33,7 @@ from .models import (
     CohortState,
     ComparisonSummary,
     FlowSummary,
+    GroupComparisonSet,
     OutcomeSummary,
     Response,
     TimePoint,
@@ -239,6 +239,12 @@ COMPARISON_COLUMNS = (
 )  # fmt: skip
 
 
+COMPARISON_SET_COLUMNS = (
+    "cohort_id", "instrument_code", "scale", "from_time_point", "to_time_point", "group_ids", "labels", "counts",
+    "figures",
+)  # fmt: skip
+
+
 @dataclass
 class Figures:
     """Summary rows, as tuples in the order of the ``*_COLUMNS`` (model attribute names)."""
@@ -247,6 +253,7 @@ class Figures:
     changes: list[tuple] = field(default_factory=list)
     flows: list[tuple] = field(default_factory=list)
     comparisons: list[tuple] = field(default_factory=list)
+    comparison_sets: list[tuple] = field(default_factory=list)
 
     def tables(self):
         """(model, columns, rows) for each summary table."""
@@ -255,6 +262,7 @@ class Figures:
             (ChangeSummary, CHANGE_COLUMNS, self.changes),
             (FlowSummary, FLOW_COLUMNS, self.flows),
             (ComparisonSummary, COMPARISON_COLUMNS, self.comparisons),
+            (GroupComparisonSet, COMPARISON_SET_COLUMNS, self.comparison_sets),
         )
 
 
@@ -320,7 +328,9 @@ def compute(data: Data, cohorts: list[tuple[CohortState, set[int]]]) -> Figures:
         flow = participant_flow(data, pos)
         figures.flows.append((state.pk, *(flow[name] for name in FLOW_COLUMNS[1:])))
         if state.dimension == "organisation":
-            figures.comparisons.extend(compare_changes(data, state, pos))
+            rows, sets = compare_changes(data, state, pos)
+            figures.comparisons.extend(rows)
+            figures.comparison_sets.extend(sets)
     return figures
 
 
@@ -383,9 +393,11 @@ def _outcomes_and_changes(data, cohorts, positions, definitions, figures: Figure
         )  # fmt: skip
 
 
-def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> list[tuple]:
-    """Change compared as Hedges' g: structured vs unstructured groups, and each group vs the other groups."""
+def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tuple[list[tuple], list[tuple]]:
+    """Change compared as Hedges' g: structured vs unstructured groups (``COMPARISON_COLUMNS`` rows), and each
+    group vs the other groups (``COMPARISON_SET_COLUMNS`` rows, one per scale and pair of time points)."""
     rows: list[tuple] = []
+    sets: list[tuple] = []
     formats = np.array([data.group_format[int(g)] for g in data.group_ids], dtype=object)
     for key in sorted(data.scales):
         scale = data.scales[key]
@@ -407,29 +419,24 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> li
                      r.g, r.ci_low, r.ci_high, r.t, r.p)
                 )  # fmt: skip
             against_rest = _each_group_against_the_rest(change, where)
-            if against_rest is None:
-                continue
-            present, n_a, n_b, columns = against_rest
-            group_ids = data.group_ids[present].tolist()
-            prefix = (state.pk, ComparisonSummary.Kind.GROUP, *key, before, after, "group")
-            rows.extend(  # built by zip, in C: 21,000 rows at 100,000 members
-                zip(
-                    *(repeat(value) for value in prefix),
-                    map(str, group_ids),
-                    [data.group_names[group_id][:200] for group_id in group_ids],
-                    repeat("Other groups"),
-                    n_a.tolist(),
-                    n_b.tolist(),
-                    *columns,
-                    strict=False,  # the repeats are endless; the rest have one value a group
-                )
-            )
-    return rows
+            if against_rest is not None:
+                present, n_a, n_b, columns = against_rest
+                group_ids = data.group_ids[present]
+                sets.append(
+                    (
+                        state.pk, *key, before, after,
+                        group_ids.astype("<i8").tobytes(),
+                        [data.group_names[group_id][:200] for group_id in group_ids.tolist()],
+                        np.concatenate([n_a, n_b]).astype("<i8").tobytes(),
+                        np.stack([columns[name] for name in GroupComparisonSet.FIGURES]).astype("<f8").tobytes(),
+                    )
+                )  # fmt: skip
+    return rows, sets
 
 
 def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
-    """Each group's change against every other group's: (group positions, n_a, n_b, [figure column, …] in
-    ``BETWEEN_FIELDS`` order), or None if no group has others to compare with.
+    """Each group's change against every other group's: (group positions, n_a, n_b, {figure: column}, NaN
+    where undefined), or None if no group has others to compare with.
 
     One pass gives each group's n, Σx and Σx² (of x centred on the overall mean, so nothing is lost
     to cancellation); the rest's are the total's minus the group's.
@@ -451,7 +458,7 @@ def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
     ss_b = np.maximum(q_b - s_b * s_b / n_b, 0.0)
     f = statistics_many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
     f["mean_a"], f["mean_b"] = f["mean_a"] + shift, f["mean_b"] + shift
-    return present, n_a, n_b, [_floats(f[name]) for name in statistics_many.BETWEEN_FIELDS]
+    return present, n_a, n_b, {name: np.where(np.isfinite(f[name]), f[name], np.nan) for name in f}
 
 
 def participant_flow(data: Data, positions: np.ndarray) -> dict:

@@ -8,6 +8,7 @@ stored score.
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -271,6 +272,74 @@ class CohortState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.dimension}={self.value or '*'}"
+
+
+class GroupComparisonSet(models.Model):
+    """Each group's change against the other groups' (``ComparisonSummary.Kind.GROUP``) for one scale and pair
+    of time points of a cohort: one row holding a comparison per group, as arrays.
+
+    At 5,000 groups that is 21,000 comparisons, rewritten after every submit (every group's "other groups"
+    changes); as rows, deleting, writing and checking them took half of that recompute. ``comparisons()``
+    gives them back as (unsaved) ``ComparisonSummary`` objects, which is how pages and exports read them.
+    """
+
+    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="group_comparison_sets")
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40)
+    from_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    to_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    group_ids = models.BinaryField(help_text=_("int64, little-endian: group a of each comparison"))
+    labels = models.JSONField(default=list, help_text=_("each group's name when computed"))
+    counts = models.BinaryField(help_text=_("int64, little-endian: every n_a, then every n_b"))
+    figures = models.BinaryField(
+        help_text=_("float64, little-endian: every group's mean_a, then every mean_b, sd_a, sd_b, g, g_ci_low, "
+                    "g_ci_high, t and p; NaN where undefined")
+    )  # fmt: skip
+
+    FIGURES = ("mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "instrument_code", "scale", "from_time_point", "to_time_point"],
+                name="group_comparison_set_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.instrument_code}/{self.scale} {self.from_time_point}→{self.to_time_point}"
+
+    def comparisons(self) -> list[ComparisonSummary]:
+        """The comparisons, one per group, as unsaved ``ComparisonSummary`` objects (figures None where undefined)."""
+        group_ids = np.frombuffer(bytes(self.group_ids), dtype="<i8").tolist()
+        size = len(group_ids)
+        counts = np.frombuffer(bytes(self.counts), dtype="<i8").reshape(2, size).tolist()
+        figures = np.frombuffer(bytes(self.figures), dtype="<f8").reshape(len(self.FIGURES), size)
+        columns = []
+        for row in figures:
+            plain = row.astype(object)
+            plain[np.isnan(row)] = None
+            columns.append(plain.tolist())
+        return [
+            ComparisonSummary(
+                cohort_id=self.cohort_id,
+                kind=ComparisonSummary.Kind.GROUP,
+                instrument_code=self.instrument_code,
+                scale=self.scale,
+                from_time_point=self.from_time_point,
+                to_time_point=self.to_time_point,
+                a_dimension=CohortDimension.GROUP,
+                a_value=str(group_id),
+                a_label=label,
+                b_label="Other groups",
+                n_a=n_a,
+                n_b=n_b,
+                **dict(zip(self.FIGURES, values, strict=True)),
+            )
+            for group_id, label, n_a, n_b, *values in zip(
+                group_ids, self.labels, counts[0], counts[1], *columns, strict=True
+            )
+        ]
 
 
 class GroupData(models.Model):

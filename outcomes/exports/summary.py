@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from groups.models import SupportGroup, WithdrawalReason
 from outcomes.cohorts import groups_filter
 from outcomes.definitions import load_all
-from outcomes.models import ChangeSummary, CohortState, ComparisonSummary, FlowSummary, OutcomeSummary, TimePoint
+from outcomes.models import (
+    ChangeSummary,
+    CohortState,
+    ComparisonSummary,
+    FlowSummary,
+    GroupComparisonSet,
+    OutcomeSummary,
+    TimePoint,
+)
 
 from .cells import suppressed
 from .suppression import Figure, protect, row_mask, threshold_for
@@ -394,13 +402,23 @@ def comparison_shown(c: ComparisonSummary, pairs: dict[tuple, int], k: int) -> b
     )
 
 
+def comparisons_of(cohorts) -> list[ComparisonSummary]:
+    """Every comparison of these cohorts (ids): the rows, and each group against the rest from its sets (as
+    unsaved objects), in the page's order."""
+    cohorts = list(cohorts)
+    found = list(ComparisonSummary.objects.filter(cohort_id__in=cohorts))
+    for comparison_set in GroupComparisonSet.objects.filter(cohort_id__in=cohorts):
+        found.extend(comparison_set.comparisons())
+    return sorted(
+        found,
+        key=lambda c: (c.kind, c.instrument_code, c.scale, c.from_time_point, c.to_time_point, c.a_label, c.a_value),
+    )
+
+
 def shown_comparisons(cohorts, changes: list[dict], k: int) -> list[ComparisonSummary]:
     """The comparisons of these cohorts (ids) that may be published, in the page's order."""
     pairs = shown_pairs(changes)
-    comparisons = ComparisonSummary.objects.filter(cohort_id__in=list(cohorts)).order_by(
-        "kind", "instrument_code", "scale", "from_time_point", "to_time_point", "a_label", "pk"
-    )
-    return [c for c in comparisons if comparison_shown(c, pairs, k)]
+    return [c for c in comparisons_of(cohorts) if comparison_shown(c, pairs, k)]
 
 
 def _comparison_rows(cohorts: dict[int, _Cohort], changes: list[dict], k: int) -> list[dict]:

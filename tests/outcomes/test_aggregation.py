@@ -365,6 +365,7 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
 
 def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     from groups.models import GroupFormat
+    from outcomes.exports.summary import comparisons_of
     from outcomes.models import ComparisonSummary
     from tests.factories import SupportGroupFactory
 
@@ -385,7 +386,7 @@ def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     assert row.g == pytest.approx(0.896937, rel=1e-5)
     assert (row.g_ci_low, row.g_ci_high) == (pytest.approx(-0.0803380, rel=1e-5), pytest.approx(1.87421, rel=1e-5))
     assert row.p == pytest.approx(stats.ttest_ind(a, b).pvalue, abs=1e-9)
-    by_group = ComparisonSummary.objects.get(kind="group", a_value=str(structured.pk))
+    by_group = next(c for c in comparisons_of([row.cohort_id]) if c.a_value == str(structured.pk))
     assert by_group.g == pytest.approx(row.g, abs=1e-9)  # with two groups, a group vs the rest is the same split
     from outcomes.report import evaluation_report
 
@@ -416,3 +417,31 @@ def test_comparisons_appear_in_the_report_only_when_both_sides_are_large_enough(
     out = io.StringIO()
     call_command("evaluation_report", "--org", structured.organisation.slug, stdout=out)
     assert json.loads(out.getvalue())["comparisons"] == []  # three unstructured members: not shown
+
+
+def test_a_group_comparison_set_gives_back_each_groups_comparison_with_undefined_figures_as_none():
+    import numpy as np
+
+    from outcomes.models import GroupComparisonSet
+
+    group, _ = facilitated_group()
+    aggregation.mark_stale(group)
+    cohort = CohortState.objects.get(dimension="organisation")
+    figures = np.arange(18, dtype=float).reshape(9, 2)
+    figures[4, 1] = np.nan  # g of the second group undefined
+    stored = GroupComparisonSet.objects.create(
+        cohort=cohort,
+        instrument_code="wemwbs",
+        scale="total",
+        from_time_point="baseline",
+        to_time_point="post",
+        group_ids=np.array([7, 9], dtype="<i8").tobytes(),
+        labels=["Seven", "Nine"],
+        counts=np.array([5, 6, 30, 29], dtype="<i8").tobytes(),
+        figures=figures.astype("<f8").tobytes(),
+    )
+    first, second = GroupComparisonSet.objects.get(pk=stored.pk).comparisons()
+    assert (first.a_value, first.a_label, first.n_a, first.n_b, first.b_label) == ("7", "Seven", 5, 30, "Other groups")
+    assert (first.mean_a, first.mean_b, first.g, first.p) == (0.0, 2.0, 8.0, 16.0)
+    assert (second.a_value, second.n_a, second.n_b, second.g, second.p) == ("9", 6, 29, None, 17.0)
+    assert first.kind == second.kind == "group" and first.cohort_id == cohort.pk
