@@ -236,6 +236,7 @@ def recompute_organisation(
     """
     with transaction.atomic():
         _lock(organisation_id)
+        group_data.fold_changes(organisation_id)
         started = timezone.now()
         states = CohortState.objects.filter(organisation_id=organisation_id)
         chosen = Q(pk__in=cohort_ids) if cohort_ids is not None else (which or Q()) & Q(stale=True)

@@ -8,18 +8,21 @@ recomputes only a few groups change. So ``read`` takes each group's part of
 when that is still current, reads only the other groups from the database, and
 ``ReadResult.save`` stores those groups' parts for next time.
 
-Current means: the group's ``generation`` is the one the payload was read at,
-and no session of the group has started since (that changes the sessions
-offered). Anything that changes what a group's figures are computed from bumps
-the generation in the same transaction as the change (``invalidate``, called by
-the receivers in ``outcomes.signals``). The generation is read before the data,
-so a change that commits after the generation was read leaves the payload out
-of date rather than wrong.
+Current means: the group's generation is the one the payload was read at, and
+no session of the group has started since (that changes the sessions offered).
+A group's generation counts the changes to what its figures are computed from:
+anything that changes it appends a ``GroupDataChange`` row in the same
+transaction as the change (``invalidate``, called by the receivers in
+``outcomes.signals``), and the generation is ``GroupData.generation`` plus
+those rows (recomputes fold them in, ``fold_changes``). The generations are
+read (in one statement) before the data, so a change that commits after that
+leaves the payload out of date rather than wrong. Appending waits for nobody,
+so a change never waits for another change here (an import touching many groups
+and a submit in one of them would otherwise lock rows in opposite orders).
 
-Saving never waits for a row another transaction holds (that transaction is
-bumping its generation, so the payload would be out of date anyway), so a
-recompute cannot deadlock with a submit. ``recompute_all`` reads everything
-afresh and saves every group's part.
+Saving never waits for a row another transaction holds, so a recompute never
+holds up a submit. ``recompute_all`` reads everything afresh and saves every
+group's part.
 """
 
 from __future__ import annotations
@@ -27,16 +30,17 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import engine
 from .engine import TIME_POINTS, Data, Scale
-from .models import GroupData
+from .models import GroupData, GroupDataChange
 
 FORMAT = 1  # of the payload; a payload of another format is read afresh
 _WIDTH = len(TIME_POINTS)
@@ -181,12 +185,57 @@ class ReadResult:
     organisation_id: int
     read_at: object
     to_save: dict[int, Piece] = field(default_factory=dict)  # groups read afresh
-    generations: dict[int, int | None] = field(default_factory=dict)  # as read before the data; None: no row
+    generations: dict[int, int] = field(default_factory=dict)  # of the groups read afresh, as before the read
+    without_row: set[int] = field(default_factory=set)  # groups read afresh that have no GroupData row yet
     from_saved: int = 0  # groups whose saved data were used
 
     def save(self) -> int:
         """Store the parts of the groups read afresh, for the next ``read``. Returns how many were stored."""
-        return _save(self.organisation_id, self.to_save, self.generations, self.read_at)
+        return _save(self.organisation_id, self.to_save, self.generations, self.without_row, self.read_at)
+
+
+def _generations(organisation_id: int, group_ids: list[int] | None):
+    """(group, has a row, generation, data generation, read at) of each group, in one statement (one snapshot of
+    the rows and the changes). ``read at`` is as the database driver gives it: it is only compared."""
+    from groups.models import SupportGroup
+
+    only = "AND g.id IN ({})".format(", ".join(["%s"] * len(group_ids))) if group_ids is not None else ""
+    sql = f"""
+        SELECT g.id, d.group_id IS NOT NULL, COALESCE(d.generation, 0) + COALESCE(c.n, 0), d.data_generation,
+               d.read_at
+          FROM {SupportGroup._meta.db_table} g
+          LEFT JOIN {GroupData._meta.db_table} d ON d.group_id = g.id
+          LEFT JOIN (
+              SELECT group_id, COUNT(*) AS n FROM {GroupDataChange._meta.db_table}
+               WHERE organisation_id = %s GROUP BY group_id
+          ) c ON c.group_id = g.id
+         WHERE g.organisation_id = %s {only}
+    """  # noqa: S608 - table names are ours; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation_id, organisation_id, *(group_ids or [])])
+        return cursor.fetchall()
+
+
+def fold_changes(organisation_id: int) -> int:
+    """Fold the organisation's change rows into its groups' ``GroupData.generation`` (the sum stays the same),
+    in the caller's transaction. Recomputes call it under the organisation's lock. Returns how many rows."""
+    changes = list(GroupDataChange.objects.filter(organisation_id=organisation_id).values_list("pk", "group_id"))
+    if not changes:
+        return 0
+    counts = Counter(group_id for _, group_id in changes)
+    ids = [pk for pk, _ in changes]
+    for chunk in range(0, len(ids), 2000):
+        GroupDataChange.objects.filter(pk__in=ids[chunk : chunk + 2000]).delete()
+    GroupData.objects.bulk_create(
+        [GroupData(group_id=group_id, organisation_id=organisation_id) for group_id in sorted(counts)],
+        ignore_conflicts=True,
+    )
+    by_count: dict[int, list[int]] = {}
+    for group_id, n in counts.items():
+        by_count.setdefault(n, []).append(group_id)
+    for n, group_ids in by_count.items():
+        GroupData.objects.filter(group_id__in=group_ids).update(generation=F("generation") + n)
+    return len(changes)
 
 
 def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: bool = False) -> ReadResult:
@@ -194,23 +243,22 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
     info = engine.group_info(organisation_id, group_ids)
     ids = [pk for pk, _, _ in info]
     now = timezone.now()
-    rows = GroupData.objects.filter(organisation_id=organisation_id)
-    if group_ids is not None:
-        rows = rows.filter(group_id__in=ids)
-    generations: dict[int, int | None] = dict.fromkeys(ids)
+    generations: dict[int, int] = dict.fromkeys(ids, 0)
     current: dict[int, tuple] = {}  # group → (data generation, read at) of its current payload
+    with_row: set[int] = set()
     # The generations are read before any data, so a change committed after this leaves them behind.
-    for group_id, generation, data_generation, read_at in engine.fetch_rows(
-        rows.values_list("group_id", "generation", "data_generation", "read_at")
-    ):
+    for group_id, has_row, generation, data_generation, read_at in _generations(organisation_id, group_ids):
         if group_id in generations:
             generations[group_id] = generation
+            if has_row:
+                with_row.add(group_id)
             if not fresh and data_generation is not None and data_generation == generation:
                 current[group_id] = (data_generation, read_at)
     saved = _pieces(current, now.timestamp())
     missing = [pk for pk in ids if pk not in saved]
     result = ReadResult(data=engine.empty(info), organisation_id=organisation_id, read_at=now)
     result.generations = {pk: generations[pk] for pk in missing}
+    result.without_row = {pk for pk in missing if pk not in with_row}
     if not missing:
         result.data, result.from_saved = join(info, saved), len(saved)
         return result
@@ -259,20 +307,20 @@ def _pieces(current: dict[int, tuple], now: float) -> dict[int, Piece]:
     return {pk: piece for pk, piece in pieces.items() if not piece.next_start <= now}
 
 
-def _save(organisation_id: int, pieces: dict[int, Piece], generations: dict[int, int | None], read_at) -> int:
+def _save(organisation_id: int, pieces: dict[int, Piece], generations: dict[int, int], without_row: set[int], read_at):
     if not pieces:
         return 0
-    missing = sorted(pk for pk in pieces if generations.get(pk) is None)
-    items = [(pk, generations.get(pk) or 0, piece.encode()) for pk, piece in sorted(pieces.items())]
+    missing = sorted(pk for pk in pieces if pk in without_row)
+    items = [(pk, generations[pk], piece.encode()) for pk, piece in sorted(pieces.items())]
     if connection.vendor != "postgresql":
         with transaction.atomic():
             GroupData.objects.bulk_create(
                 [GroupData(group_id=pk, organisation_id=organisation_id) for pk in missing], ignore_conflicts=True
             )
             return sum(
-                GroupData.objects.filter(group_id=pk, generation=generation).update(
-                    payload=payload, data_generation=generation, read_at=read_at
-                )
+                GroupData.objects.filter(group_id=pk)
+                .filter(Q(data_generation__isnull=True) | Q(data_generation__lte=generation))
+                .update(payload=payload, data_generation=generation, read_at=read_at)
                 for pk, generation, payload in items
             )
     if missing:
@@ -303,7 +351,8 @@ def _insert_rows_postgresql(organisation_id: int, group_ids: list[int]) -> None:
 
 
 def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
-    """One UPDATE; rows another transaction holds are skipped (it is bumping their generation).
+    """One UPDATE; rows another transaction holds (a recompute folding changes) are skipped, and a payload read
+    at a later generation is never replaced by an older one.
 
     A plain psycopg cursor (server-side binding), so the payloads travel as binary parameters: Django's
     client-side binding would inline them in the SQL as hex, three times the bytes, parsed back by the server.
@@ -318,7 +367,7 @@ def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
                SET payload = v.payload, data_generation = v.generation, read_at = %s
               FROM unnest(%s::bigint[], %s::bigint[], %b::bytea[]) AS v(group_id, generation, payload)
              WHERE d.group_id = v.group_id
-               AND d.generation = v.generation
+               AND (d.data_generation IS NULL OR d.data_generation <= v.generation)
                AND d.group_id IN (
                    SELECT group_id FROM {table} WHERE group_id = ANY(%s) FOR UPDATE SKIP LOCKED
                )
@@ -330,7 +379,7 @@ def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
 
 
 def invalidate(group_ids) -> None:
-    """Mark the saved data of these groups out of date, in the caller's transaction (one statement a group)."""
+    """Mark the saved data of these groups out of date, in the caller's transaction (one insert a group)."""
     for group_id in sorted({int(pk) for pk in group_ids if pk is not None}):
         _bump("", "g.id = %s", group_id)
 
@@ -350,20 +399,18 @@ def invalidate_assessment(assessment_id: int) -> None:
 
 
 def _bump(joins: str, where: str, pk: int) -> None:
-    """Bump the generation of the group found through ``joins`` and ``where`` (creating its row if need be)."""
+    """Append a change row for the group found through ``joins`` and ``where`` (an insert: it waits for nobody)."""
     from groups.models import Membership, SupportGroup
 
     from .models import Assessment
 
-    table = GroupData._meta.db_table
     tables = {"membership": Membership._meta.db_table, "assessment": Assessment._meta.db_table}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} (group_id, organisation_id, generation)
-            SELECT g.id, g.organisation_id, 1 FROM {SupportGroup._meta.db_table} g {joins.format(**tables)}
+            INSERT INTO {GroupDataChange._meta.db_table} (group_id, organisation_id)
+            SELECT g.id, g.organisation_id FROM {SupportGroup._meta.db_table} g {joins.format(**tables)}
              WHERE {where}
-            ON CONFLICT (group_id) DO UPDATE SET generation = {table}.generation + 1
             """,  # noqa: S608 - table names are ours; the key is a parameter
             [pk],
         )

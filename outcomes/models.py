@@ -346,9 +346,8 @@ class GroupData(models.Model):
     """What a group's figures are computed from, saved from the last read, so that the organisation's large
     cohorts can be recomputed from these few thousand rows instead of every response (``outcomes.group_data``).
 
-    A cache with a generation check: anything that changes the group's data (a response, an assessment, a
-    membership or its events, attendance, a session) bumps ``generation`` in its own transaction; a payload
-    read when the generation was ``data_generation`` is used only while the two are equal.
+    A cache with a generation check. A group's generation is ``generation`` plus its ``GroupDataChange`` rows;
+    a payload read when it was ``data_generation`` is used only while the two are equal.
     """
 
     # No database constraints: rows are bumped by receivers of the deletes that cascade from a group (its
@@ -364,8 +363,23 @@ class GroupData(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        fresh = self.payload is not None and self.data_generation == self.generation
-        return f"data of group {self.group_id} ({'fresh' if fresh else 'to read'})"
+        return f"data of group {self.group_id} (read at generation {self.data_generation})"
+
+
+class GroupDataChange(models.Model):
+    """One change to what a group's figures are read from, appended in the changing transaction (a response,
+    an assessment, a membership or its events, attendance, a session: receivers in ``outcomes.signals``).
+
+    Rows are only ever inserted (and later folded into ``GroupData.generation`` by a recompute), so two
+    transactions never wait for each other here: a counter row updated by each change would make an import
+    that touches many groups and a submit in one of them wait for each other's locks, in opposite orders.
+    """
+
+    group = models.ForeignKey(SupportGroup, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    def __str__(self) -> str:
+        return f"change to the data of group {self.group_id}"
 
 
 class OutcomeSummary(models.Model):

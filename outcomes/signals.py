@@ -31,7 +31,7 @@ from sessions.models import Attendance, GroupSession
 from sessions.signals import register_saved, sessions_scheduled
 
 from . import group_data
-from .models import Assessment, AssessmentStatus, GroupData, Response
+from .models import Assessment, AssessmentStatus, GroupData, GroupDataChange, Response
 
 
 @receiver(post_save, sender=MembershipEvent)
@@ -119,5 +119,6 @@ def group_data_changed_by_schedule(sender, group: SupportGroup, **kwargs) -> Non
 
 @receiver(post_delete, sender=SupportGroup)
 def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> None:
-    # After the cascade (whose receivers above may have bumped the row again).
+    # After the cascade (whose receivers above may have appended changes).
     GroupData.objects.filter(group_id=instance.pk).delete()
+    GroupDataChange.objects.filter(group_id=instance.pk).delete()

@@ -24,4 +24,12 @@ class Migration(migrations.Migration):
                 ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='peersupport.organisation')),
             ],
         ),
+        migrations.CreateModel(
+            name='GroupDataChange',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('group', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='groups.supportgroup')),
+                ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='peersupport.organisation')),
+            ],
+        ),
     ]

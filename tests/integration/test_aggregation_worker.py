@@ -104,14 +104,13 @@ def test_two_workers_recomputing_one_cohort_at_once_leave_one_consistent_set_of_
     assert rows.count() == 1 and rows.get().n == 6 and rows.get().mean == 15.0
 
 
-def test_saving_group_data_skips_a_row_a_submit_holds_rather_than_wait_for_it(real_stack):
+def test_saving_group_data_does_not_wait_for_a_submit_in_flight_and_leaves_its_group_to_be_read_again(real_stack):
     import threading
 
     import numpy as np
     from django.db import connection
 
     from outcomes import engine, group_data
-    from outcomes.models import GroupData
 
     group, _ = facilitated_group()
     members = [active_member(group) for _ in range(3)]
@@ -125,7 +124,7 @@ def test_saving_group_data_skips_a_row_a_submit_holds_rather_than_wait_for_it(re
     def submit():
         try:
             with transaction.atomic():
-                answered(members[1], "post", 25)  # bumps the group's row, locked until commit
+                answered(members[1], "post", 25)  # appends a change for the group, committed later
                 holding.set()
                 release.wait(timeout=30)
         finally:
@@ -138,11 +137,63 @@ def test_saving_group_data_skips_a_row_a_submit_holds_rather_than_wait_for_it(re
     submit_still_open = thread.is_alive() and not release.is_set()
     release.set()
     thread.join(timeout=30)
-    assert submit_still_open  # save() returned while the submit held the row: it did not wait
-    assert stored == 0
-    row = GroupData.objects.get(group_id=group.pk)
-    assert row.data_generation != row.generation  # out of date: the next read reads the group again
+    assert submit_still_open and stored == 1  # saved while the submit was open: nothing waited
     again = group_data.read(group.organisation_id)
-    assert list(again.to_save) == [group.pk]
+    assert list(again.to_save) == [group.pk]  # the submit's commit made the saved data out of date
     post = again.data.scales[("wemwbs", "total")].values[:, engine.TIME_POINTS.index("post")]
     assert sorted(post[~np.isnan(post)].tolist()) == [22, 25]
+
+
+def test_an_import_across_groups_and_a_submit_in_one_of_them_both_commit(real_stack):
+    """The import locks the organisation's cohort rows (marking them stale) and then changes a second group;
+    a submit in that group has changed it and waits for the cohort rows. With a lock per group's data, each
+    would wait for the other (PostgreSQL would abort one); appended changes wait for nobody."""
+    import threading
+
+    from django.db import connection
+
+    a, _ = facilitated_group()
+    b, _ = facilitated_group(a.organisation)
+    in_a, in_b, other_in_b = active_member(a), active_member(b), active_member(b)
+    for m in (in_a, in_b, other_in_b):
+        answered(m, "baseline", 20)
+    aggregation.recompute_all(organisation_id=a.organisation_id)
+    import_holds_cohorts, submit_changed_b = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def paper_import():
+        try:
+            with transaction.atomic():
+                answered(in_a, "post", 24)
+                aggregation.mark_stale(a)  # holds the organisation's cohort rows until commit
+                import_holds_cohorts.set()
+                assert submit_changed_b.wait(timeout=10)
+                time.sleep(0.3)  # the submit is now waiting for the cohort rows
+                answered(in_b, "post", 26)
+                aggregation.mark_stale(b)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def submit():
+        try:
+            assert import_holds_cohorts.wait(timeout=10)
+            with transaction.atomic():
+                answered(other_in_b, "post", 21)
+                submit_changed_b.set()
+                aggregation.mark_stale(b)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=paper_import), threading.Thread(target=submit)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert aggregation.recompute_stale() > 0
+    whole = CohortState.objects.get(organisation=a.organisation, dimension="organisation")
+    assert whole.outcome_summaries.get(scale="total", time_point="post").n == 3

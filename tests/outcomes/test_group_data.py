@@ -17,7 +17,7 @@ from django.utils import timezone
 from groups import services as group_services
 from groups.models import GroupFormat
 from outcomes import aggregation, engine, group_data
-from outcomes.models import Assessment, CohortState, GroupData, OutcomeSummary, Response
+from outcomes.models import Assessment, CohortState, GroupData, GroupDataChange, OutcomeSummary, Response
 from sessions import services as session_services
 from tests.factories import GroupSessionFactory, active_member, facilitated_group
 from tests.outcomes.test_aggregation import answered
@@ -63,8 +63,9 @@ def assert_same(a: engine.Data, b: engine.Data) -> None:
 
 
 def current(group) -> bool:
-    row = GroupData.objects.filter(group_id=group.pk).first()
-    return row is not None and row.payload is not None and row.data_generation == row.generation
+    """Whether the group's saved data are current (saved at the group's present generation)."""
+    ((_, has_row, generation, data_generation, _),) = group_data._generations(group.organisation_id, [group.pk])
+    return has_row and data_generation == generation
 
 
 def read_matches_a_fresh_read(organisation) -> group_data.ReadResult:
@@ -176,8 +177,8 @@ def test_a_change_after_the_generation_was_read_leaves_the_saved_data_out_of_dat
     result = group_data.read(organisation.pk)
     assert list(result.to_save) == [group.pk]
     answered(members[1], "follow_up_3", 33)  # lands after the read: not in ``result``
-    assert result.save() == 0  # nothing stored as current
-    assert not current(group)
+    result.save()
+    assert not current(group)  # stored at the generation it was read at, which has moved on
     read_matches_a_fresh_read(organisation)
     assert current(group)
 
@@ -198,3 +199,28 @@ def test_groups_without_a_row_get_one_when_their_data_are_saved(organisation_wit
     assert result.from_saved == 0 and result.save() == 4
     assert all(current(group) for group, *_ in groups)
     assert group_data.read(organisation.pk).from_saved == 4
+
+
+def test_recomputes_fold_the_change_rows_without_changing_any_generation(organisation_with_figures):
+    organisation, groups = organisation_with_figures
+    group, _, members, _ = groups[0]
+    answered(members[0], "follow_up_3", 31)
+    before = {row[0]: row[2] for row in group_data._generations(organisation.pk, None)}
+    assert GroupDataChange.objects.filter(organisation_id=organisation.pk).exists()
+    assert group_data.fold_changes(organisation.pk) > 0
+    assert not GroupDataChange.objects.filter(organisation_id=organisation.pk).exists()
+    assert {row[0]: row[2] for row in group_data._generations(organisation.pk, None)} == before
+    assert not current(group) and all(current(other) for other, *_ in groups[1:])
+    read_matches_a_fresh_read(organisation)
+    assert current(group)
+
+
+def test_an_older_read_never_replaces_a_newer_saved_payload(organisation_with_figures):
+    organisation, groups = organisation_with_figures
+    group, _, members, _ = groups[0]
+    answered(members[0], "follow_up_3", 31)
+    older = group_data.read(organisation.pk)
+    answered(members[1], "follow_up_3", 32)
+    newer = group_data.read(organisation.pk)
+    assert newer.save() == 1 and current(group)
+    assert older.save() == 0 and current(group)
