@@ -309,10 +309,12 @@ def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None)
 
 
 def _selector(positions: np.ndarray, group_pos: np.ndarray):
-    """The rows (sorted by group position) that belong to the groups at ``positions``: a slice for one group."""
-    if positions.size == 1:
-        p = positions[0]
-        return slice(np.searchsorted(group_pos, p, "left"), np.searchsorted(group_pos, p, "right"))
+    """The rows (sorted by group position) that belong to the groups at ``positions`` (sorted, unique): a slice,
+    a view with nothing copied, when they are consecutive (one group; every group, for the organisation)."""
+    if positions.size and positions[-1] - positions[0] + 1 == positions.size:
+        return slice(
+            np.searchsorted(group_pos, positions[0], "left"), np.searchsorted(group_pos, positions[-1], "right")
+        )
     wanted = np.zeros(int(group_pos.max(initial=-1)) + 2 if group_pos.size else 1, dtype=bool)
     wanted[positions[positions < wanted.size]] = True
     return wanted[group_pos] if group_pos.size else slice(0, 0)

@@ -173,6 +173,86 @@ def join(info: list[tuple[int, str, str]], pieces: dict[int, Piece]) -> Data:
     return data
 
 
+# The last join of all of each organisation's groups this worker made, with the pieces it was made of: the
+# next recompute usually differs in a few groups, whose rows are swapped in rather than every group joined again.
+_joined: OrderedDict[int, tuple[list, dict[int, Piece], Data]] = OrderedDict()
+JOINED_LIMIT = 4  # organisations
+PATCH_LIMIT = 64  # changed groups; beyond that a full join is as quick
+
+
+def _join(organisation_id: int, group_ids, info: list[tuple[int, str, str]], pieces: dict[int, Piece]) -> Data:
+    """``join(info, pieces)``; of every group of the organisation (``group_ids`` None), by patching this
+    organisation's previous join when only a few groups changed."""
+    if group_ids is not None:
+        return join(info, pieces)
+    previous = _joined.get(organisation_id)
+    data = None
+    if previous is not None and previous[0] == info:
+        old_pieces, old = previous[1], previous[2]
+        changed = [i for i, (pk, _, _) in enumerate(info) if pieces[pk] is not old_pieces.get(pk)]
+        if len(changed) <= PATCH_LIMIT:
+            data = patch(old, {i: pieces[info[i][0]] for i in changed}) if changed else old
+    if data is None:
+        data = join(info, pieces)
+    _joined[organisation_id] = (info, dict(pieces), data)
+    _joined.move_to_end(organisation_id)
+    while len(_joined) > JOINED_LIMIT:
+        _joined.popitem(last=False)
+    return data
+
+
+def patch(data: Data, replaced: dict[int, Piece]) -> Data:
+    """A new ``Data`` equal to ``data`` with the groups at these positions (of ``data.group_ids``) given by
+    new pieces: ``join`` of every piece, without touching the groups that did not change."""
+    positions = sorted(replaced)
+    result = engine.empty([(pk, data.group_names[pk], data.group_format[pk]) for pk in data.group_ids.tolist()])
+    keys = sorted(set(data.scales) | {key for piece in replaced.values() for key in piece.scales})
+    for key in keys:
+        scale = data.scales.get(key)
+        old_pos = scale.group_pos if scale is not None else np.zeros(0, dtype=np.int64)
+        old_values = scale.values if scale is not None else np.zeros((0, _WIDTH))
+        blocks = {p: replaced[p].scales.get(key, np.zeros((0, _WIDTH))) for p in positions}
+        group_pos, (values,) = _spliced(
+            old_pos, positions, {p: b.shape[0] for p, b in blocks.items()}, [(old_values, blocks)]
+        )
+        if group_pos.size:
+            result.scales[key] = Scale(group_pos=group_pos, values=values)
+    sizes = {p: len(replaced[p].status) for p in positions}
+    members = [
+        (data.m_enrolled, {p: replaced[p].enrolled for p in positions}),
+        (data.m_status, {p: _objects(replaced[p].status) for p in positions}),
+        (data.m_reason, {p: _objects(replaced[p].reason) for p in positions}),
+        (data.m_present, {p: replaced[p].present for p in positions}),
+        (data.m_done, {p: replaced[p].done for p in positions}),
+    ]
+    result.m_group_pos, (
+        result.m_enrolled, result.m_status, result.m_reason, result.m_present, result.m_done
+    ) = _spliced(data.m_group_pos, positions, sizes, members)  # fmt: skip
+    result.offered, result.next_start = data.offered.copy(), data.next_start.copy()
+    for p in positions:
+        result.offered[p], result.next_start[p] = replaced[p].offered, replaced[p].next_start
+    return result
+
+
+def _spliced(group_pos: np.ndarray, positions: list[int], sizes: dict[int, int], columns: list[tuple]):
+    """Rows sorted by group position with the rows of the groups at ``positions`` replaced: the new group
+    positions, and for each (old array, {position: new rows}) in ``columns`` the new array."""
+    bounds = [(np.searchsorted(group_pos, p, "left"), np.searchsorted(group_pos, p, "right")) for p in positions]
+    cuts = [0, *(edge for lo_hi in bounds for edge in lo_hi), group_pos.size]
+    new_pos = []
+    for i, p in enumerate(positions):
+        new_pos += [group_pos[cuts[2 * i] : cuts[2 * i + 1]], np.full(sizes[p], p, dtype=np.int64)]
+    new_pos.append(group_pos[cuts[-2] : cuts[-1]])
+    arrays = []
+    for old, new in columns:
+        parts = []
+        for i, p in enumerate(positions):
+            parts += [old[cuts[2 * i] : cuts[2 * i + 1]], new[p]]
+        parts.append(old[cuts[-2] : cuts[-1]])
+        arrays.append(np.concatenate(parts))
+    return np.concatenate(new_pos), arrays
+
+
 def _objects(values: list) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
@@ -260,7 +340,7 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
     result.generations = {pk: generations[pk] for pk in missing}
     result.without_row = {pk for pk in missing if pk not in with_row}
     if not missing:
-        result.data, result.from_saved = join(info, saved), len(saved)
+        result.data, result.from_saved = _join(organisation_id, group_ids, info, saved), len(saved)
         return result
     if len(missing) * 2 > len(ids):  # mostly out of date: one read of them all is quicker
         result.data = engine.load(organisation_id, group_ids, info=info)
@@ -270,7 +350,8 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
     wanted = set(missing)
     loaded = engine.load(organisation_id, missing, info=[row for row in info if row[0] in wanted])
     result.to_save = split(loaded)
-    result.data, result.from_saved = join(info, saved | result.to_save), len(saved)
+    result.data = _join(organisation_id, group_ids, info, saved | result.to_save)
+    result.from_saved = len(saved)
     return result
 
 

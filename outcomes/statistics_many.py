@@ -146,7 +146,7 @@ def _asymptotic_rows(d: Array) -> tuple[Array, Array]:
     """
     m, width = d.shape
     keyed = np.where(d == 0, np.inf, np.abs(d))  # zeros sort last and are left out
-    order = np.argsort(keyed, axis=1, kind="stable")
+    order = np.argsort(keyed, axis=1)  # tied values share their average rank, so their order does not matter
     ordered = np.take_along_axis(keyed, order, axis=1)
     signs = np.take_along_axis(d, order, axis=1)
     index = np.broadcast_to(np.arange(width), (m, width))

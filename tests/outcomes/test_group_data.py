@@ -224,3 +224,31 @@ def test_an_older_read_never_replaces_a_newer_saved_payload(organisation_with_fi
     newer = group_data.read(organisation.pk)
     assert newer.save() == 1 and current(group)
     assert older.save() == 0 and current(group)
+
+
+def test_patching_the_groups_that_changed_into_the_last_join_equals_joining_every_group(organisation_with_figures):
+    organisation, groups = organisation_with_figures
+    (g0, _, m0, _), (g1, _, m1, _), (g2, _, m2, _), (g3, _, _, _) = groups
+    info = engine.group_info(organisation.pk)
+    before = group_data.split(engine.load(organisation.pk))
+    answered(m0[0], "follow_up_3", 31, code="phq9")  # a scale no group had
+    Response.objects.filter(assessment__membership__in=m1).delete()  # a group's every answer: scales vanish there
+    m2[2].delete()  # a member fewer
+    active_member(g3)  # a member more, in the group without answers
+    after = group_data.split(engine.load(organisation.pk))
+    positions = {pk: i for i, (pk, _, _) in enumerate(info)}
+    changed = {positions[group.pk]: after[group.pk] for group in (g0, g1, g2, g3)}
+    assert_same(group_data.patch(group_data.join(info, before), changed), group_data.join(info, after))
+    one = {positions[g2.pk]: after[g2.pk]}
+    assert_same(
+        group_data.patch(group_data.join(info, before), one), group_data.join(info, {**before, g2.pk: after[g2.pk]})
+    )
+
+
+def test_a_worker_patches_its_last_join_and_gives_the_same_data_as_a_fresh_read(organisation_with_figures):
+    organisation, groups = organisation_with_figures
+    group, _, members, _ = groups[2]
+    read_matches_a_fresh_read(organisation)
+    answered(members[0], "follow_up_3", 30)
+    result = read_matches_a_fresh_read(organisation)  # joined by patching the previous join (one group changed)
+    assert list(result.to_save) == [group.pk] and result.from_saved == 3
