@@ -53,7 +53,7 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.2  # a burst of submits within this shares one recompute (see docs/architecture.md)
+COALESCE_SECONDS = 0.1  # a burst of submits within this shares one recompute (see docs/architecture.md)
 _LOCK_NAMESPACE = 0x0C0401  # high bits of the advisory-lock key of a cohort recompute
 
 
