@@ -194,7 +194,17 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
         # Period cohorts exist only when a lead asked for one; recompute_all marks them stale with the rest.
         for dimension, value in cohort_keys(group, with_periods=False):
             labelled_by[(group.organisation_id, dimension, value)] = group
-    _upsert_stale([_stale_rows(group, [key[1:]], now)[0] for key, group in labelled_by.items()])
+    existing = (
+        CohortState.objects.all()
+        if organisation_id is None
+        else CohortState.objects.filter(organisation_id=organisation_id)
+    )
+    labels = {
+        (o, d, v): label for o, d, v, label in existing.values_list("organisation", "dimension", "value", "label")
+    }
+    rows = [_stale_rows(group, [key[1:]], now)[0] for key, group in labelled_by.items()]
+    # Only rows that are new or whose label changed: upserting thousands of unchanged rows took most of a second.
+    _upsert_stale([row for row in rows if labels.get((row.organisation_id, row.dimension, row.value)) != row.label])
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:

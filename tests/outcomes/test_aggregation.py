@@ -445,3 +445,17 @@ def test_a_group_comparison_set_gives_back_each_groups_comparison_with_undefined
     assert (first.mean_a, first.mean_b, first.g, first.p) == (0.0, 2.0, 8.0, 16.0)
     assert (second.a_value, second.n_a, second.n_b, second.g, second.p) == ("9", 6, 29, None, 17.0)
     assert first.kind == second.kind == "group" and first.cohort_id == cohort.pk
+
+
+def test_a_full_recompute_makes_missing_cohorts_and_refreshes_a_renamed_groups_label():
+    from groups.models import SupportGroup
+
+    group, _ = facilitated_group()
+    answered(active_member(group), "baseline", 20)
+    aggregation.recompute_all(organisation_id=group.organisation_id)
+    SupportGroup.objects.filter(pk=group.pk).update(name="Renamed circle")  # a bulk edit: no receiver saw it
+    CohortState.objects.filter(dimension="format").delete()
+    aggregation.recompute_all(organisation_id=group.organisation_id)
+    assert CohortState.objects.get(dimension="group", value=str(group.pk)).label == "Renamed circle"
+    assert CohortState.objects.get(dimension="format").outcome_summaries.get(time_point="baseline").n == 1
+    assert not CohortState.objects.filter(stale=True).exists()
