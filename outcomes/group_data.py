@@ -275,14 +275,15 @@ class ReadResult:
 
 
 def _generations(organisation_id: int, group_ids: list[int] | None):
-    """(group, has a row, generation, data generation, read at) of each group, in one statement (one snapshot of
-    the rows and the changes). ``read at`` is as the database driver gives it: it is only compared."""
+    """(group, name, format, has a row, generation, data generation, read at) of each group by pk, in one
+    statement (one snapshot of the rows and the changes). ``read at`` is as the database driver gives it: it is
+    only compared."""
     from groups.models import SupportGroup
 
     only = "AND g.id IN ({})".format(", ".join(["%s"] * len(group_ids))) if group_ids is not None else ""
     sql = f"""
-        SELECT g.id, d.group_id IS NOT NULL, COALESCE(d.generation, 0) + COALESCE(c.n, 0), d.data_generation,
-               d.read_at
+        SELECT g.id, g.name, g.format, d.group_id IS NOT NULL, COALESCE(d.generation, 0) + COALESCE(c.n, 0),
+               d.data_generation, d.read_at
           FROM {SupportGroup._meta.db_table} g
           LEFT JOIN {GroupData._meta.db_table} d ON d.group_id = g.id
           LEFT JOIN (
@@ -290,6 +291,7 @@ def _generations(organisation_id: int, group_ids: list[int] | None):
                WHERE organisation_id = %s GROUP BY group_id
           ) c ON c.group_id = g.id
          WHERE g.organisation_id = %s {only}
+         ORDER BY g.id
     """  # noqa: S608 - table names are ours; values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, [organisation_id, organisation_id, *(group_ids or [])])
@@ -320,20 +322,22 @@ def fold_changes(organisation_id: int) -> int:
 
 def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: bool = False) -> ReadResult:
     """The ``Data`` of these groups (all the organisation's when None), from saved parts where current."""
-    info = engine.group_info(organisation_id, group_ids)
-    ids = [pk for pk, _, _ in info]
     now = timezone.now()
-    generations: dict[int, int] = dict.fromkeys(ids, 0)
+    info: list[tuple[int, str, str]] = []  # as engine.group_info gives it
+    generations: dict[int, int] = {}
     current: dict[int, tuple] = {}  # group → (data generation, read at) of its current payload
     with_row: set[int] = set()
     # The generations are read before any data, so a change committed after this leaves them behind.
-    for group_id, has_row, generation, data_generation, read_at in _generations(organisation_id, group_ids):
-        if group_id in generations:
-            generations[group_id] = generation
-            if has_row:
-                with_row.add(group_id)
-            if not fresh and data_generation is not None and data_generation == generation:
-                current[group_id] = (data_generation, read_at)
+    for group_id, name, group_format, has_row, generation, data_generation, read_at in _generations(
+        organisation_id, group_ids
+    ):
+        info.append((group_id, name, group_format))
+        generations[group_id] = generation
+        if has_row:
+            with_row.add(group_id)
+        if not fresh and data_generation is not None and data_generation == generation:
+            current[group_id] = (data_generation, read_at)
+    ids = [pk for pk, _, _ in info]
     saved = _pieces(current, now.timestamp())
     missing = [pk for pk in ids if pk not in saved]
     result = ReadResult(data=engine.empty(info), organisation_id=organisation_id, read_at=now)

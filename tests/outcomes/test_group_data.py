@@ -64,7 +64,7 @@ def assert_same(a: engine.Data, b: engine.Data) -> None:
 
 def current(group) -> bool:
     """Whether the group's saved data are current (saved at the group's present generation)."""
-    ((_, has_row, generation, data_generation, _),) = group_data._generations(group.organisation_id, [group.pk])
+    ((*_, has_row, generation, data_generation, _),) = group_data._generations(group.organisation_id, [group.pk])
     return has_row and data_generation == generation
 
 
@@ -205,11 +205,11 @@ def test_recomputes_fold_the_change_rows_without_changing_any_generation(organis
     organisation, groups = organisation_with_figures
     group, _, members, _ = groups[0]
     answered(members[0], "follow_up_3", 31)
-    before = {row[0]: row[2] for row in group_data._generations(organisation.pk, None)}
+    before = {row[0]: row[4] for row in group_data._generations(organisation.pk, None)}
     assert GroupDataChange.objects.filter(organisation_id=organisation.pk).exists()
     assert group_data.fold_changes(organisation.pk) > 0
     assert not GroupDataChange.objects.filter(organisation_id=organisation.pk).exists()
-    assert {row[0]: row[2] for row in group_data._generations(organisation.pk, None)} == before
+    assert {row[0]: row[4] for row in group_data._generations(organisation.pk, None)} == before
     assert not current(group) and all(current(other) for other, *_ in groups[1:])
     read_matches_a_fresh_read(organisation)
     assert current(group)
