@@ -268,8 +268,17 @@ def pearson_r(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float |
     # √sxx·√syy rather than √(sxx·syy): the product can underflow to 0 for tiny spreads.
     scale = math.sqrt(sxx) * math.sqrt(syy)
     r = _finite(float(dx @ dy) / scale) if scale > 0 else None
-    # Rounding can push |r| a hair past 1, which would make 2(1 − r) negative.
-    return None if r is None else min(1.0, max(-1.0, r))
+    return None if r is None else exact_unit(r)
+
+
+R_UNIT = 1e-12
+
+
+def exact_unit(r: float) -> float:
+    """r, but ±1 when it is within ``R_UNIT`` of it. Scores on an exact line (post = a·pre + b) give r = ±1
+    only up to the rounding of the sums, which can leave it a hair either side; the hair would matter, since
+    intervals take √(1 − r): 10⁻¹⁶ becomes 10⁻⁸. Real scores are never that close to a line and off it."""
+    return math.copysign(1.0, r) if abs(r) > 1 - R_UNIT else r
 
 
 def _wilcoxon(

@@ -23,8 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from . import statistics
-from .statistics import CONFIDENCE, Z_95
+from .statistics import CONFIDENCE, R_UNIT, Z_95
 
 Array = npt.NDArray[np.float64]
 _TAIL = 0.5 + CONFIDENCE / 2
@@ -115,35 +114,9 @@ def _sign_flip_cdf(doubled_ranks: tuple[int, ...]) -> npt.NDArray[np.float64]:
     return cumulative
 
 
-def _permutation_row(d: Array) -> tuple[float, float]:
-    """Statistic and p of the exact sign-flip test scipy runs for small samples with ties or zeros.
-
-    ``scipy.stats.wilcoxon`` hands these to ``permutation_test``, which for n ≤ 13
-    enumerates every sign flip; counting the flips by dynamic programming over the
-    (average) ranks gives the same null distribution without enumerating it.
-    Zeros take no part in the ranks, and flipping their sign changes nothing, so
-    they scale every count alike and leave p unchanged.
-    """
-    nonzero = d[d != 0]
-    absolute = np.abs(nonzero)
-    ordered = np.sort(absolute)
-    # Twice the average rank: (values below) + (values at or below) + 1, an integer even with ties.
-    doubled = np.searchsorted(ordered, absolute, "left") + np.searchsorted(ordered, absolute, "right") + 1
-    plus, minus = int(doubled[nonzero > 0].sum()), int(doubled[nonzero < 0].sum())
-    cumulative = _sign_flip_cdf(tuple(np.sort(doubled).tolist()))
-    total = cumulative[-1]
-    at_most = cumulative[plus] / total
-    at_least = (total - (cumulative[plus - 1] if plus > 0 else 0.0)) / total
-    return min(plus, minus) / 2, min(1.0, 2 * min(at_most, at_least))
-
-
-def _asymptotic_rows(d: Array) -> tuple[Array, Array]:
-    """Statistic and p of scipy's normal approximation (no continuity correction) for each row of differences.
-
-    The same sums as ``scipy.stats.wilcoxon(method="asymptotic")``: zeros dropped, |d| ranked with ties
-    averaged, z = (R₊ − n(n+1)/4) / √((n(n+1)(2n+1) − Σ(t³ − t)/2) / 24), p = 2·Φ(−|z|); without its
-    per-call overhead, which the large cohorts' few big samples paid a second for.
-    """
+def _ranked(d: Array) -> tuple[Array, Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each row of differences with its zeros left out, |d| in ascending order: (|d| in that order, inf
+    for the zeros put last; d in that order; first and last position of each value's tie group)."""
     m, width = d.shape
     keyed = np.where(d == 0, np.inf, np.abs(d))  # zeros sort last and are left out
     order = np.argsort(keyed, axis=1)  # tied values share their average rank, so their order does not matter
@@ -156,6 +129,41 @@ def _asymptotic_rows(d: Array) -> tuple[Array, Array]:
     ends[:, :-1] = starts[:, 1:]
     first = np.maximum.accumulate(np.where(starts, index, 0), axis=1)
     last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, index, width), axis=1), axis=1), axis=1)
+    return ordered, signs, first, last
+
+
+def _permutation_rows(d: Array) -> tuple[Array, Array]:
+    """Statistic and p of the exact sign-flip test scipy runs for small samples with ties or zeros, per row.
+
+    ``scipy.stats.wilcoxon`` hands these to ``permutation_test``, which for n ≤ 13
+    enumerates every sign flip; counting the flips by dynamic programming over the
+    (average) ranks gives the same null distribution without enumerating it.
+    Zeros take no part in the ranks, and flipping their sign changes nothing, so
+    they scale every count alike and leave p unchanged. Every row needs a difference other than zero.
+    """
+    ordered, signs, first, last = _ranked(d)
+    doubled = first + last + 2  # twice the average rank (from 1), an integer even with ties
+    counted = np.isfinite(ordered)
+    plus = np.where(counted & (signs > 0), doubled, 0).sum(axis=1).tolist()
+    minus = np.where(counted & (signs < 0), doubled, 0).sum(axis=1).tolist()
+    statistic, p = _nan(d.shape[0]), _nan(d.shape[0])
+    for i, (ranks, count) in enumerate(zip(doubled.tolist(), counted.sum(axis=1).tolist(), strict=True)):
+        cumulative = _sign_flip_cdf(tuple(ranks[:count]))  # ascending, as the ranks of sorted |d| are
+        total, r_plus = cumulative[-1], plus[i]
+        at_most = cumulative[r_plus] / total
+        at_least = (total - (cumulative[r_plus - 1] if r_plus > 0 else 0.0)) / total
+        statistic[i], p[i] = min(r_plus, minus[i]) / 2, min(1.0, 2 * min(at_most, at_least))
+    return statistic, p
+
+
+def _asymptotic_rows(d: Array) -> tuple[Array, Array]:
+    """Statistic and p of scipy's normal approximation (no continuity correction) for each row of differences.
+
+    The same sums as ``scipy.stats.wilcoxon(method="asymptotic")``: zeros dropped, |d| ranked with ties
+    averaged, z = (R₊ − n(n+1)/4) / √((n(n+1)(2n+1) − Σ(t³ − t)/2) / 24), p = 2·Φ(−|z|); without its
+    per-call overhead, which the large cohorts' few big samples paid a second for.
+    """
+    ordered, signs, first, last = _ranked(d)
     ranks = (first + last) / 2 + 1  # average rank of each tie group
     ties = last - first + 1
     counted = np.isfinite(ordered)
@@ -186,8 +194,9 @@ def wilcoxon_rows(post: Array, pre: Array) -> tuple[Array, Array, npt.NDArray[np
     rows = np.flatnonzero(methods == "asymptotic")
     if rows.size:
         statistic[rows], p[rows] = _asymptotic_rows(d[rows])
-    for row in np.flatnonzero(methods == "permutation"):
-        statistic[row], p[row] = _permutation_row(d[row])
+    rows = np.flatnonzero(methods == "permutation")
+    if rows.size:
+        statistic[rows], p[rows] = _permutation_rows(d[rows])
     return statistic, p, methods
 
 
@@ -254,13 +263,16 @@ def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[st
 
 
 def _pearson_rows(x: Array, y: Array) -> Array:
-    """``statistics.pearson_r`` of each row pair (NaN where undefined).
-
-    Row by row with the one-sample function itself: r = 1 exactly (a constant shift) must stay exactly 1,
-    which a differently ordered sum need not give, or 1 − r leaves a ~1e-8 interval where there is none.
-    """
-    r = (statistics.pearson_r(a, b) for a, b in zip(x, y, strict=True))
-    return np.array([np.nan if v is None else v for v in r], dtype=np.float64)
+    """``statistics.pearson_r`` of each row pair (NaN where undefined), by the same steps (±1 where it is
+    within ``statistics.R_UNIT`` of it)."""
+    dx = x - np.mean(x, axis=1, keepdims=True)
+    dy = y - np.mean(y, axis=1, keepdims=True)
+    sxx, syy, sxy = (np.einsum("ij,ij->i", a, b) for a, b in ((dx, dx), (dy, dy), (dx, dy)))
+    scale = np.sqrt(sxx) * np.sqrt(syy)
+    r = sxy / np.where(scale > 0, scale, np.nan)
+    r = np.where(np.abs(r) > 1 - R_UNIT, np.sign(r), r)
+    r = np.where((sxx == 0) | (syy == 0) | ~np.isfinite(r), np.nan, r)
+    return np.clip(r, -1.0, 1.0)
 
 
 # --- reliable change -----------------------------------------------------------------------------
@@ -286,6 +298,41 @@ def reliable_change_counts(
         "unchanged": int(np.count_nonzero(~improved & (better >= -Z_95))),
         "deteriorated": int(np.count_nonzero(better < -Z_95)),
         "recovered": recovered,
+    }
+
+
+def reliable_change_counts_many(
+    pres: Sequence[Array],
+    posts: Sequence[Array],
+    *,
+    sd_pre: Array,
+    reliability: Array,
+    higher_is_better: npt.NDArray[np.bool_],
+    cutoff: Array,
+) -> dict[str, list[int | None]]:
+    """``reliable_change_counts`` of each (pre, post) pair of samples, with its own parameters (one element of
+    each array per pair; a NaN cut-off: none, and "recovered" None), in one pass over all the pairs."""
+    k = len(pres)
+    if not k:
+        return {name: [] for name in ("improved", "unchanged", "deteriorated", "recovered")}
+    which = np.repeat(np.arange(k), [pre.size for pre in pres])
+    pre, post = np.concatenate(pres), np.concatenate(posts)
+    s_diff = (math.sqrt(2) * sd_pre * np.sqrt(1 - reliability))[which]  # in the order reliable_change_counts
+    healthy = np.where(higher_is_better, 1.0, -1.0)[which]  # multiplies, so its boundary cases fall alike
+    better = healthy * (post - pre) / s_diff
+    improved = better > Z_95
+    c = cutoff[which]
+    crossed = (healthy * (pre - c) <= 0) & (healthy * (post - c) > 0)  # False where there is no cut-off (NaN)
+
+    def count(mask: npt.NDArray[np.bool_]) -> list[int]:
+        return np.bincount(which[mask], minlength=k).tolist()
+
+    recovered = count(improved & crossed)
+    return {
+        "improved": count(improved),
+        "unchanged": count(~improved & (better >= -Z_95)),
+        "deteriorated": count(better < -Z_95),
+        "recovered": [None if math.isnan(c) else n for c, n in zip(cutoff.tolist(), recovered, strict=True)],
     }
 
 

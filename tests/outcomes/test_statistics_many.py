@@ -174,3 +174,41 @@ def test_the_normal_approximation_matches_scipy_on_large_samples_with_ties_and_z
             assert methods[i] == "asymptotic"
         assert p[i] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300), i
         assert statistic[i] == pytest.approx(expected.statistic, rel=1e-12), i
+
+
+def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parameters():
+    pres, posts = pairs(6, count=120)
+    rng = np.random.default_rng(6)
+    sd_pre = rng.uniform(2.0, 8.0, len(pres))
+    reliability = rng.uniform(0.6, 0.95, len(pres))
+    higher = rng.integers(0, 2, len(pres)).astype(bool)
+    cutoff = np.where(rng.integers(0, 2, len(pres)).astype(bool), np.nan, rng.uniform(8, 25, len(pres)))
+    many = statistics_many.reliable_change_counts_many(
+        pres, posts, sd_pre=sd_pre, reliability=reliability, higher_is_better=higher, cutoff=cutoff
+    )
+    for i, (pre, post) in enumerate(zip(pres, posts, strict=True)):
+        one = statistics_many.reliable_change_counts(
+            pre,
+            post,
+            sd_pre=float(sd_pre[i]),
+            reliability=float(reliability[i]),
+            higher_is_better=bool(higher[i]),
+            cutoff=None if math.isnan(cutoff[i]) else float(cutoff[i]),
+        )
+        assert {name: many[name][i] for name in one} == one, i
+    assert statistics_many.reliable_change_counts_many(
+        [], [], sd_pre=np.zeros(0), reliability=np.zeros(0), higher_is_better=np.zeros(0, bool), cutoff=np.zeros(0)
+    ) == {"improved": [], "unchanged": [], "deteriorated": [], "recovered": []}
+
+
+@pytest.mark.parametrize(("slope", "r"), [(1.0, 1.0), (2.5, 1.0), (-1.0, -1.0), (-0.3, -1.0)])
+def test_scores_on_an_exact_line_give_r_of_exactly_one_and_no_width_to_g_av_s_interval(slope, r):
+    rng = np.random.default_rng(7)
+    pres = [rng.integers(0, 27, n).astype(float) / 3 for n in (3, 7, 12, 40)]  # thirds: inexact in binary
+    posts = [slope * pre + 1.7 for pre in pres]
+    many = statistics_many.paired_change_many(pres, posts)
+    for i, (pre, post) in enumerate(zip(pres, posts, strict=True)):
+        assert statistics.pearson_r(pre, post) == r
+        assert many["r_pre_post"][i] == r
+        if r == 1.0:  # 1 − r = 0: the interval of g_av has no width
+            assert many["g_av_ci_low"][i] == many["g_av"][i] == many["g_av_ci_high"][i]
