@@ -182,10 +182,18 @@ def recompute_stale(
     return done
 
 
+# What cohort_keys and cohort_label read of a group (ensure_cohorts loads thousands).
+_COHORT_FIELDS = ("organisation_id", "name", "format", "delivery", "audience", "curriculum_id")
+
+
 def ensure_cohorts(*, organisation_id: int | None = None) -> None:
     """Create (stale) the cohort rows of every group that has answers, for a full recompute."""
     answered = Response.objects.filter(assessment__membership__group=OuterRef("pk"), submitted_at__isnull=False)
-    groups = SupportGroup.objects.filter(Exists(answered)).select_related("curriculum")
+    groups = (
+        SupportGroup.objects.filter(Exists(answered))
+        .select_related("curriculum")
+        .only(*_COHORT_FIELDS, *(f"curriculum__{name}" for name in ("family", "title", "kind")))
+    )
     if organisation_id is not None:
         groups = groups.filter(organisation_id=organisation_id)
     now = timezone.now()
@@ -202,9 +210,14 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
     labels = {
         (o, d, v): label for o, d, v, label in existing.values_list("organisation", "dimension", "value", "label")
     }
-    rows = [_stale_rows(group, [key[1:]], now)[0] for key, group in labelled_by.items()]
     # Only rows that are new or whose label changed: upserting thousands of unchanged rows took most of a second.
-    _upsert_stale([row for row in rows if labels.get((row.organisation_id, row.dimension, row.value)) != row.label])
+    _upsert_stale(
+        [
+            _stale_rows(group, [key[1:]], now)[0]
+            for key, group in labelled_by.items()
+            if labels.get(key) != cohort_label(*key[1:], group=group)[:200]
+        ]
+    )
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:

@@ -283,7 +283,9 @@ class GroupComparisonSet(models.Model):
     gives them back as (unsaved) ``ComparisonSummary`` objects, which is how pages and exports read them.
     """
 
-    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="group_comparison_sets")
+    cohort = models.ForeignKey(
+        CohortState, on_delete=models.CASCADE, related_name="group_comparison_sets", db_index=False
+    )  # the unique constraint's index leads with it
     instrument_code = models.CharField(max_length=40)
     scale = models.CharField(max_length=40)
     from_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
@@ -385,7 +387,9 @@ class GroupDataChange(models.Model):
 class OutcomeSummary(models.Model):
     """Descriptives of one scale at one time point in one cohort (all available data)."""
 
-    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="outcome_summaries")
+    cohort = models.ForeignKey(
+        CohortState, on_delete=models.CASCADE, related_name="outcome_summaries", db_index=False
+    )  # the unique constraint's index leads with it
     instrument_code = models.CharField(max_length=40)
     scale = models.CharField(max_length=40, help_text=_('"total" or a subscale name'))
     time_point = models.CharField(max_length=20, choices=TimePoint.choices)
@@ -412,7 +416,9 @@ class OutcomeSummary(models.Model):
 class ChangeSummary(models.Model):
     """Paired change between two time points over members with both (completers)."""
 
-    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="change_summaries")
+    cohort = models.ForeignKey(
+        CohortState, on_delete=models.CASCADE, related_name="change_summaries", db_index=False
+    )  # the unique constraint's index leads with it
     instrument_code = models.CharField(max_length=40)
     scale = models.CharField(max_length=40)
     from_time_point = models.CharField(max_length=20, choices=TimePoint.choices)
