@@ -1434,7 +1434,7 @@ def report_recompute(rec: RecomputeResult) -> tuple[bool, bool]:
     say(f"    + median/quartiles    {seconds(rec.sql_quartiles_seconds)}  (percentile_cont, for reference)")
     say(f"  check                   {rec.agree}")
     ok_ratio, ok_time = rec.ratio <= TARGET_RECOMPUTE_RATIO, rec.seconds < TARGET_RECOMPUTE_SECONDS
-    say(f"  ratio                   {rec.ratio:,.0f}×  target ≤ {TARGET_RECOMPUTE_RATIO:.0f}× {mark(ok_ratio)}")
+    say(f"  ratio                   {rec.ratio:,.1f}×  target ≤ {TARGET_RECOMPUTE_RATIO:.0f}× {mark(ok_ratio)}")
     say(f"  time                    {seconds(rec.seconds)}  target < {TARGET_RECOMPUTE_SECONDS:.0f} s {mark(ok_time)}")
     return ok_ratio, ok_time
 
@@ -1545,7 +1545,7 @@ def main(argv=None) -> None:
         f"PostgreSQL {info['postgresql'].split()[0]}")  # fmt: skip
     say(f"  scale                   {args.members:,} members, {args.groups:,} groups, "
         f"{generated.counts['responses']:,} responses, {generated.item_answers:,} item answers")  # fmt: skip
-    say(f"  (a) full recompute      {seconds(rec.seconds)} = {rec.ratio:,.0f}× bare SQL "
+    say(f"  (a) full recompute      {seconds(rec.seconds)} = {rec.ratio:,.1f}× bare SQL "
         f"({seconds(rec.sql_seconds)})   targets ≤ 3× {mark(ok_ratio)}, < 60 s {mark(ok_time)}")  # fmt: skip
     if lat is None:
         say("  (b) submit → fresh      not measured")
