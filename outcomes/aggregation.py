@@ -272,10 +272,8 @@ def recompute_organisation(
         read = group_data.read(organisation_id, group_ids, fresh=fresh)
         figures = engine.compute(read.data, cohorts)
         ids = [state.pk for state in states]
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk : chunk + 500]
-            for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet):
-                model.objects.filter(cohort_id__in=part).delete()
+        for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet):
+            _delete_rows(model, ids)
         for model, columns, rows in figures.tables():
             _insert(model, columns, rows)
         now = timezone.now()
@@ -287,6 +285,20 @@ def recompute_organisation(
     except DatabaseError:  # the figures are committed; the groups' data will be read again next time
         logger.exception("Saving the data of %d groups of organisation %s failed", len(read.to_save), organisation_id)
     return len(states)
+
+
+def _delete_rows(model, cohort_ids: list[int]) -> None:
+    """Delete the summary rows of these cohorts: on PostgreSQL one statement with the ids as one array (in
+    chunks of 500 ids, the 50 statements of a full recompute took 0.4 s even with nothing to delete)."""
+    if connection.vendor != "postgresql":
+        for chunk in range(0, len(cohort_ids), 500):
+            model.objects.filter(cohort_id__in=cohort_ids[chunk : chunk + 500]).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {model._meta.db_table} WHERE cohort_id = ANY(%s)",  # noqa: S608 - the table name is ours
+            [cohort_ids],
+        )
 
 
 def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:

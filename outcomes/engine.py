@@ -548,7 +548,9 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tu
     group vs the other groups (``COMPARISON_SET_COLUMNS`` rows, one per scale and pair of time points)."""
     rows: list[tuple] = []
     sets: list[tuple] = []
-    formats = np.array([data.group_format[int(g)] for g in data.group_ids], dtype=object)
+    formats = [data.group_format[g] for g in data.group_ids.tolist()]
+    structured_group = np.array([f == GroupFormat.STRUCTURED for f in formats], dtype=bool)
+    unstructured_group = np.array([f == GroupFormat.UNSTRUCTURED for f in formats], dtype=bool)
     for key in sorted(data.scales):
         scale = data.scales[key]
         chosen = _selector(positions, scale.group_pos) if positions.size else slice(0, 0)
@@ -559,8 +561,7 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tu
             if not both.any():
                 continue
             change, where = values[both, a] - values[both, b], group_pos[both]
-            structured = change[formats[where] == GroupFormat.STRUCTURED]
-            unstructured = change[formats[where] == GroupFormat.UNSTRUCTURED]
+            structured, unstructured = change[structured_group[where]], change[unstructured_group[where]]
             if structured.size and unstructured.size:
                 r = statistics.between_groups(structured, unstructured)
                 rows.append(

@@ -62,7 +62,10 @@ def _finite(value: float | np.floating | None) -> float | None:
 
 def _as_array(values: Scores, *, name: str) -> npt.NDArray[np.float64]:
     """Scores as a 1-D float64 array with NaN standing for missing."""
-    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":  # no None in it: no element by element
+        array = values.astype(np.float64)
+    else:
+        array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a flat sequence of scores.")
     if np.isinf(array).any():
