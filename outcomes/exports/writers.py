@@ -1,5 +1,5 @@
 """CSV text and XLSX workbooks from rows, every cell through :func:`~outcomes.exports.cells.plain` (or already
-plain: a :class:`PlainRow`)."""
+plain: a :class:`CsvLine`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import groupby, islice
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -23,14 +23,30 @@ LINES_PER_CHUNK = 1000
 _AS_IS = frozenset((int, float, dt.date))
 
 
-class PlainRow(tuple):
-    """A row whose every cell is already what :func:`plain` makes of it (``plain(cell) == cell``), such as
-    :func:`outcomes.exports.items.item_rows` yields: :func:`csv_stream` writes it without checking each cell.
+class CsvLine(str):
+    """One line of CSV text, "\r\n" included, whose cells were already what :func:`plain` makes of them, such
+    as :func:`outcomes.exports.items.item_rows` yields: :func:`csv_stream` passes it on as it is.
 
-    Make one only from cells that went through plain() (or are ints, floats or text checked by neutralise()).
+    Make one only from fields written by :func:`csv_field` (or text csv would write unchanged) of plain cells,
+    joined by ","; its producer's tests compare its lines with csv.writer's.
     """
 
     __slots__ = ()
+
+
+def csv_field(cell) -> str:
+    """The text csv writes for ``cell`` as one field of a row: quoted where it needs quoting, else as it is.
+
+    The csv module quotes each field on its own (delimiter, quote character or line break inside), so a
+    line is its fields' texts joined by "," and ended by "\r\n" (with one exception: a row of a single
+    empty field is written as ``""``). That lets a producer of many similar lines render each distinct
+    cell once with this function and build the lines by joining text, as
+    :func:`outcomes.exports.items.item_rows` does. The cell is written as it is: put text through
+    :func:`plain` first.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow((cell, None))  # a second, empty field, so an empty cell stays empty
+    return buffer.getvalue()[: -len(",\r\n")]
 
 
 def _cells(row: Sequence) -> Sequence:
@@ -39,8 +55,6 @@ def _cells(row: Sequence) -> Sequence:
     Text that does not begin like a formula and the types in ``_AS_IS`` are kept as they are (csv writes
     them exactly as plain() would); everything else, including every text that does, goes through plain().
     """
-    if type(row) is PlainRow:
-        return row
     return [
         value
         if (type(value) is str and not value.startswith(FORMULA_PREFIXES)) or type(value) in _AS_IS
@@ -49,14 +63,23 @@ def _cells(row: Sequence) -> Sequence:
     ]
 
 
-def csv_stream(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
-    """CSV text in chunks of up to ``LINES_PER_CHUNK`` lines, header first; holds at most one chunk of lines."""
+def csv_stream(columns: Sequence[str], rows: Iterable[Sequence | CsvLine]) -> Iterator[str]:
+    """CSV text in chunks of up to ``LINES_PER_CHUNK`` lines, header first; holds at most one chunk of lines.
+
+    A row is a sequence of cells, each written as :func:`plain` makes it, or a :class:`CsvLine`, passed on
+    as it is.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     rows = iter(rows)
     while True:
-        writer.writerows(map(_cells, islice(rows, LINES_PER_CHUNK)))
+        # Runs of rows of one type: a run of lines is joined at once, a run of cell rows written at once.
+        for kind, run in groupby(islice(rows, LINES_PER_CHUNK), type):
+            if kind is CsvLine:
+                buffer.write("".join(run))
+            else:
+                writer.writerows(map(_cells, run))
         text = buffer.getvalue()
         if not text:  # every line ends with "\r\n": nothing written means the rows have run out
             return
