@@ -60,34 +60,47 @@ _LOCK_NAMESPACE = 0x0C0401  # high bits of the advisory-lock key of a cohort rec
 # --- Marking and scheduling -------------------------------------------------------------------
 
 
-def _stale_rows(group: SupportGroup, keys, now) -> list[CohortState]:
+def _stale_rows(group: SupportGroup, keys) -> list[tuple[int, str, str, str]]:
+    """(organisation, dimension, value, label) of the group's cohorts with these keys."""
     return [
-        CohortState(
-            organisation_id=group.organisation_id,
-            dimension=dimension,
-            value=value,
-            label=cohort_label(dimension, value, group=group)[:200],
-            stale=True,
-            marked_at=now,
-        )
+        (group.organisation_id, dimension, value, cohort_label(dimension, value, group=group)[:200])
         for dimension, value in keys
     ]
 
 
-def _upsert_stale(rows: list[CohortState]) -> None:
-    """Create the cohort rows, or mark existing ones stale (and refresh their labels)."""
-    CohortState.objects.bulk_create(
-        rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["organisation", "dimension", "value"],
-        update_fields=["stale", "marked_at", "label"],
-    )
+def _upsert_stale(rows: list[tuple[int, str, str, str]], now) -> None:
+    """Create the cohort rows (organisation, dimension, value, label), or mark existing ones stale (and refresh
+    their labels). On PostgreSQL one statement over arrays: a full recompute of a new organisation creates
+    thousands, which as model instances through ``bulk_create`` took half a second."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        CohortState.objects.bulk_create(
+            [
+                CohortState(organisation_id=o, dimension=d, value=v, label=label, stale=True, marked_at=now)
+                for o, d, v, label in rows
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["organisation", "dimension", "value"],
+            update_fields=["stale", "marked_at", "label"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {CohortState._meta.db_table} AS c (organisation_id, dimension, value, label, stale, marked_at)
+            SELECT o, d, v, l, true, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS r(o, d, v, l)
+            ON CONFLICT (organisation_id, dimension, value)
+            DO UPDATE SET stale = true, marked_at = EXCLUDED.marked_at, label = EXCLUDED.label
+            """,  # noqa: S608 - the table name is ours; values are parameters
+            [now, *(list(column) for column in zip(*rows, strict=True))],
+        )
 
 
 def mark_stale(group: SupportGroup) -> None:
     """Mark every cohort of ``group`` stale (in the caller's transaction) and queue a recompute after commit."""
-    _upsert_stale(_stale_rows(group, cohort_keys(group), timezone.now()))
+    _upsert_stale(_stale_rows(group, cohort_keys(group)), timezone.now())
     organisation_id = group.organisation_id
     transaction.on_commit(lambda: schedule_recompute(organisation_id))
 
@@ -211,13 +224,8 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
         (o, d, v): label for o, d, v, label in existing.values_list("organisation", "dimension", "value", "label")
     }
     # Only rows that are new or whose label changed: upserting thousands of unchanged rows took most of a second.
-    _upsert_stale(
-        [
-            _stale_rows(group, [key[1:]], now)[0]
-            for key, group in labelled_by.items()
-            if labels.get(key) != cohort_label(*key[1:], group=group)[:200]
-        ]
-    )
+    rows = [row for key, group in labelled_by.items() for row in _stale_rows(group, [key[1:]])]
+    _upsert_stale([row for row in rows if labels.get(row[:3]) != row[3]], now)
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
@@ -226,7 +234,7 @@ def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
     states = CohortState.objects.all()
     if organisation_id is not None:
         states = states.filter(organisation_id=organisation_id)
-    states.update(stale=True, marked_at=timezone.now())
+    states.filter(stale=False).update(stale=True, marked_at=timezone.now())  # the stale ones already are
     return recompute_stale(organisation_id=organisation_id, progress=progress, tiered=False, fresh=True)
 
 

@@ -106,10 +106,10 @@ def _sign_flip_cdf(doubled_ranks: tuple[int, ...]) -> npt.NDArray[np.float64]:
     """Cumulative counts of the 2^m sign patterns by value of 2·R₊ (ranks doubled so ties stay integers)."""
     counts = np.zeros(sum(doubled_ranks) + 1)
     counts[0] = 1
-    for rank in doubled_ranks:
-        shifted = np.zeros_like(counts)
-        shifted[rank:] = counts[: counts.size - rank]
-        counts = counts + shifted
+    reach = 0  # counts beyond the ranks added so far are zero
+    for rank in doubled_ranks:  # each rank ≥ 2: the right side is computed before it is stored
+        counts[rank : reach + rank + 1] += counts[: reach + 1].copy()
+        reach += rank
     cumulative = np.cumsum(counts)
     cumulative.flags.writeable = False
     return cumulative
