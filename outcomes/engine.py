@@ -374,6 +374,11 @@ def _latest_definitions() -> dict[str, InstrumentDefinition]:
     return latest
 
 
+def _clinical_norm(defn: InstrumentDefinition):
+    """The clinical norm whose SD the Reliable Change Index uses, if the instrument has one."""
+    return next((n for n in defn.norms if n.kind == "clinical" and n.sd), None)
+
+
 def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None) -> dict | None:
     """SD₁, r_xx and the cut-off c for the Reliable Change Index (Jacobson & Truax), with their sources."""
     if defn is None or defn.reliability is None:
@@ -381,7 +386,7 @@ def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None)
     reliability = defn.reliability.test_retest or defn.reliability.alpha
     if reliability is None:
         return None
-    clinical = next((n for n in defn.norms if n.kind == "clinical" and n.sd), None)
+    clinical = _clinical_norm(defn)
     normative = next((n for n in defn.norms if n.kind == "normative" and n.sd), None)
     sd_pre, sd_source = (clinical.sd, "clinical norm") if clinical else (baseline_sd, "baseline SD of completers")
     if not sd_pre:
@@ -518,8 +523,17 @@ def _outcomes_and_changes(data, single, several, definitions, figures: Figures) 
     sd_pres = _floats(changes["sd_pre"])
     methods = changes["wilcoxon_method"].tolist()
     n_pairs = changes["n_pairs"].tolist()
+    memo: dict[tuple[str, float | None], dict | None] = {}  # once per instrument with a clinical norm
+
+    def parameters_of(code: str, baseline_sd: float | None) -> dict | None:
+        defn = definitions.get(code)
+        key = (code, None if defn is None or _clinical_norm(defn) else baseline_sd)
+        if key not in memo:
+            memo[key] = rci_parameters(definitions.get(code), baseline_sd)
+        return memo[key]
+
     parameters = [
-        rci_parameters(definitions.get(code), sd_pres[i]) if scale_name == "total" else None
+        parameters_of(code, sd_pres[i]) if scale_name == "total" else None
         for i, (_, (code, scale_name), _, _) in enumerate(pair_keys)
     ]
     higher = [getattr(definitions.get(code), "higher_is_better", True) for _, (code, _), _, _ in pair_keys]
