@@ -426,9 +426,13 @@ def compute(data: Data, cohorts: list[tuple[CohortState, set[int]]]) -> Figures:
     single, several = _single_group(cohorts, positions)
     _outcomes_and_changes(data, single, several, definitions, figures)
     flows = _flows_by_group(data) if single else {}
+    no_members = None
     for position, cohort_ids in single.items():
-        flow = flows.get(position) or participant_flow(data, np.zeros(0, dtype=np.int64))
-        figures.flows.extend((cohort_id, *(flow[name] for name in FLOW_COLUMNS[1:])) for cohort_id in cohort_ids)
+        flow = flows.get(position)
+        if flow is None:
+            flow = no_members = no_members or participant_flow(data, np.zeros(0, dtype=np.int64))
+        values = [flow[name] for name in FLOW_COLUMNS[1:]]
+        figures.flows.extend([(cohort_id, *values) for cohort_id in cohort_ids])
     for state, pos in several:
         flow = participant_flow(data, pos)
         figures.flows.append((state.pk, *(flow[name] for name in FLOW_COLUMNS[1:])))
@@ -524,10 +528,11 @@ def _outcomes_and_changes(data, single, several, definitions, figures: Figures) 
     methods = changes["wilcoxon_method"].tolist()
     n_pairs = changes["n_pairs"].tolist()
     memo: dict[tuple[str, float | None], dict | None] = {}  # once per instrument with a clinical norm
+    # whether an instrument's parameters use the baseline SD (no clinical norm)
+    by_baseline = {code: _clinical_norm(defn) is None for code, defn in definitions.items()}
 
     def parameters_of(code: str, baseline_sd: float | None) -> dict | None:
-        defn = definitions.get(code)
-        key = (code, None if defn is None or _clinical_norm(defn) else baseline_sd)
+        key = (code, baseline_sd if by_baseline.get(code) else None)
         if key not in memo:
             memo[key] = rci_parameters(definitions.get(code), baseline_sd)
         return memo[key]
