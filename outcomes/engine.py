@@ -298,16 +298,19 @@ def fetch_numbers(queryset, texts: dict[int, list[str]] | None = None) -> np.nda
         return np.array(rows, dtype=np.float64).reshape(len(rows), width)  # None → NaN
     inner, params = queryset.order_by().query.sql_with_params()
     columns = [f"c{i}" for i in range(width)]
+
+    def position(column: str, values: list[str]) -> str:  # a CASE: cheaper per row than array_position
+        whens = " ".join(f"WHEN %s THEN {n}" for n in range(1, len(values) + 1))
+        return f"CASE {column}::text {whens} ELSE 0 END" if values else "0"
+
     packed = " || ".join(
-        f"float8send(coalesce(array_position(%s::text[], {column}::text), 0))"
-        if i in texts
-        else f"float8send(coalesce({column}::float8, 'NaN'))"
+        f"float8send({position(column, texts[i])})" if i in texts else f"float8send(coalesce({column}::float8, 'NaN'))"
         for i, column in enumerate(columns)
     )
     # Only the ORM's SQL (its values are in ``params``) and names made here; the texts go as parameters.
     statement = f"SELECT string_agg({packed}, ''::bytea) FROM ({inner}) AS rows ({', '.join(columns)})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*(list(texts[i]) for i in range(width) if i in texts), *params])
+        cursor.execute(statement, [*(text for i in range(width) if i in texts for text in texts[i]), *params])
         (value,) = cursor.fetchone()
     return np.frombuffer(value or b"", dtype=">f8").astype(np.float64).reshape(-1, width)
 
