@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,12 +28,18 @@ Array = npt.NDArray[np.float64]
 _TAIL = 0.5 + CONFIDENCE / 2
 
 
-def _by_length(samples: Sequence[Array]) -> dict[int, list[int]]:
+def _by_length(samples: Sequence[Array]) -> dict[int, npt.NDArray[np.intp]]:
     """Indices of the samples, grouped by sample size."""
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, sample in enumerate(samples):
-        groups[int(sample.size)].append(i)
-    return groups
+    sizes = np.fromiter((sample.size for sample in samples), dtype=np.int64, count=len(samples))
+    order = np.argsort(sizes, kind="stable")
+    bounds = np.flatnonzero(np.diff(sizes[order])) + 1
+    return {int(sizes[rows[0]]): rows for rows in np.split(order, bounds) if rows.size}
+
+
+def _stacked(samples: Sequence[Array], rows: npt.NDArray[np.intp], n: int) -> Array:
+    """The samples at ``rows`` (each of size n) as the rows of a matrix (one concatenation: np.stack's
+    per-array steps took a tenth of a second over 58,000 small samples)."""
+    return np.concatenate([samples[i] for i in rows.tolist()]).reshape(rows.size, n)
 
 
 def _nan(k: int) -> Array:
@@ -60,7 +65,7 @@ def describe_many(samples: Sequence[Array]) -> dict[str, Array]:
     for n, rows in _by_length(samples).items():
         if n == 0:
             continue
-        x = np.stack([samples[i] for i in rows])
+        x = _stacked(samples, rows, n)
         mean = np.mean(x, axis=1)
         out["mean"][rows] = mean
         # One partition for the three (np.median would sort again); the median as the linear 50th percentile,
@@ -223,8 +228,7 @@ def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[st
     for n, rows in _by_length(pres).items():
         if n == 0:
             continue
-        pre = np.stack([pres[i] for i in rows])
-        post = np.stack([posts[i] for i in rows])
+        pre, post = _stacked(pres, rows, n), _stacked(posts, rows, n)
         diff = post - pre
         mean = np.mean(diff, axis=1)
         out["mean_change"][rows] = mean
