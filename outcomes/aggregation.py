@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, IntegerField, JSONField, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, IntegerField, JSONField, OuterRef, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -275,7 +275,7 @@ def recompute_organisation(
         states = list(states.filter(chosen).order_by("dimension", "value"))
         if not states:
             return 0
-        cohorts = [(state, cohort_groups(state)) for state in states]
+        cohorts = list(zip(states, cohorts_groups(states), strict=True))
         everything = any(state.dimension == CohortDimension.ORGANISATION for state in states)
         group_ids = None if everything else sorted(set().union(*(groups for _, groups in cohorts)))
         read = group_data.read(organisation_id, group_ids, fresh=fresh)
@@ -364,12 +364,25 @@ def _copy_type(field) -> str:
     return field.db_type(connection).split("(")[0]
 
 
-def cohort_groups(state: CohortState) -> set[int]:
-    """The pks of the groups in a cohort (a group cohort's own pk without a query)."""
-    if state.dimension == CohortDimension.GROUP:
-        return {int(state.value)} if state.value.isdigit() else set()
-    groups = SupportGroup.objects.filter(organisation_id=state.organisation_id)
-    return set(groups.filter(groups_filter(state.dimension, state.value)).values_list("pk", flat=True))
+def cohorts_groups(states: list[CohortState]) -> list[set[int]]:
+    """The pks of the groups in each cohort (of one organisation): a group cohort's own pk without a query, the
+    others' in one query (a flag per cohort on every group of the organisation, from ``groups_filter``)."""
+    found: list[set[int]] = []
+    flags = {}
+    for i, state in enumerate(states):
+        if state.dimension == CohortDimension.GROUP:
+            found.append({int(state.value)} if state.value.isdigit() else set())
+        else:
+            found.append(set())
+            flags[f"in_{i}"] = ExpressionWrapper(groups_filter(state.dimension, state.value), BooleanField())
+    if flags:
+        groups = SupportGroup.objects.filter(organisation_id=states[0].organisation_id).annotate(**flags)
+        chosen = [int(name[3:]) for name in flags]
+        for pk, *inside in groups.values_list("pk", *flags):
+            for i, yes in zip(chosen, inside, strict=True):
+                if yes:
+                    found[i].add(pk)
+    return found
 
 
 def cohort_age(state: CohortState) -> dt.timedelta | None:

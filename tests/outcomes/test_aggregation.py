@@ -459,3 +459,35 @@ def test_a_full_recompute_makes_missing_cohorts_and_refreshes_a_renamed_groups_l
     assert CohortState.objects.get(dimension="group", value=str(group.pk)).label == "Renamed circle"
     assert CohortState.objects.get(dimension="format").outcome_summaries.get(time_point="baseline").n == 1
     assert not CohortState.objects.filter(stale=True).exists()
+
+
+def test_the_groups_of_every_cohort_come_from_one_query_and_equal_each_cohorts_own_filter():
+    """Every dimension, a period and a period value that does not parse."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from groups.models import GroupFormat, SupportGroup
+    from outcomes.cohorts import groups_filter
+
+    first, _ = facilitated_group(delivery="online")
+    org = first.organisation
+    facilitated_group(org, delivery="in_person", format=GroupFormat.UNSTRUCTURED, curriculum=None)
+    facilitated_group(org, delivery="telephone")
+    for group in SupportGroup.objects.filter(organisation=org):
+        answered(active_member(group), "baseline", 10)
+    aggregation.recompute_all(organisation_id=org.pk)
+    CohortState.objects.create(organisation=org, dimension="period", value="2020Q1-2030Q4")
+    CohortState.objects.create(organisation=org, dimension="period", value="not a period")
+    states = list(CohortState.objects.filter(organisation=org).order_by("dimension", "value"))
+    assert {state.dimension for state in states} >= {"organisation", "group", "format", "delivery", "period"}
+
+    with CaptureQueriesContext(connection) as queries:
+        found = aggregation.cohorts_groups(states)
+    # one for every cohort; building a period's filter reads the groups' time zones (one period parses)
+    assert len(queries) == 2, [q["sql"][:300] for q in queries]
+
+    for state, groups in zip(states, found, strict=True):
+        expected = SupportGroup.objects.filter(organisation=org).filter(groups_filter(state.dimension, state.value))
+        assert groups == set(expected.values_list("pk", flat=True)), (state.dimension, state.value)
+    assert found[[s.value for s in states].index("not a period")] == set()
+    assert len(found[[s.dimension for s in states].index("organisation")]) == 3
