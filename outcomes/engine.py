@@ -497,22 +497,25 @@ def samples(data: Data, single: dict[int, list[int]], several: list[tuple[Cohort
                         pair_keys.append((cohort_id, key, before, after))
                         pres.append(pre)
                         posts.append(post)
+        if several:  # larger cohorts pick whole time points: a time point's scores contiguous, not strided
+            by_time_point = np.ascontiguousarray(scale.values.T)
+            present_at = np.ascontiguousarray(present.T)
         for state, pos in several:
             if not pos.size:
                 continue
             chosen = _selector(pos, scale.group_pos)
-            rows, here = scale.values[chosen], present[chosen]
-            if not rows.shape[0]:
+            columns, here = by_time_point[:, chosen], present_at[:, chosen]
+            if not columns.shape[1]:
                 continue
-            for tp_index in np.flatnonzero(here.any(axis=0)):
+            for tp_index in np.flatnonzero(here.any(axis=1)):
                 sample_keys.append((state.pk, key, TIME_POINTS[tp_index]))
-                values.append(rows[here[:, tp_index], tp_index])
+                values.append(columns[tp_index][here[tp_index]])
             for before, after, b, a in pair_columns:
-                both = here[:, b] & here[:, a]
+                both = here[b] & here[a]
                 if both.any():
                     pair_keys.append((state.pk, key, before, after))
-                    pres.append(rows[both, b])
-                    posts.append(rows[both, a])
+                    pres.append(columns[b][both])
+                    posts.append(columns[a][both])
     return (sample_keys, values), (pair_keys, pres, posts)
 
 
