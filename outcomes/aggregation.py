@@ -32,7 +32,19 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, IntegerField, JSONField, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -286,9 +298,10 @@ def recompute_organisation(
         for model, columns, rows in figures.tables():
             _insert(model, columns, rows)
         now = timezone.now()
-        recomputed = CohortState.objects.filter(pk__in=ids)
-        recomputed.filter(Q(marked_at__isnull=True) | Q(marked_at__lte=started)).update(stale=False, computed_at=now)
-        recomputed.filter(marked_at__gt=started).update(computed_at=now)
+        # Stale stays as it is where a mark arrived after the start (that change is not in these figures).
+        CohortState.objects.filter(pk__in=ids).update(
+            computed_at=now, stale=Case(When(marked_at__gt=started, then=F("stale")), default=Value(False))
+        )
     try:
         read.save()
     except DatabaseError:  # the figures are committed; the groups' data will be read again next time
