@@ -347,8 +347,9 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     encoded: dict[object, Jsonb] = {}
 
     def jsonb(value) -> Jsonb:
-        try:
-            key = tuple(value.items()) if isinstance(value, dict) else (value,)
+        try:  # with each value's type: 1, 1.0 and True are equal keys but not the same JSON
+            items = value.items() if isinstance(value, dict) else [(None, value)]
+            key = tuple((name, type(item), item) for name, item in items)
             hash(key)
         except TypeError:  # nested: no key, encoded on its own
             return Jsonb(value)

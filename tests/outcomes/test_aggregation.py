@@ -11,7 +11,7 @@ from django.utils import timezone
 from scipy import stats
 
 from groups.models import MembershipStatus
-from outcomes import aggregation
+from outcomes import aggregation, engine
 from outcomes.models import (
     Assessment,
     AssessmentStatus,
@@ -491,3 +491,21 @@ def test_the_groups_of_every_cohort_come_from_one_query_and_equal_each_cohorts_o
         assert groups == set(expected.values_list("pk", flat=True)), (state.dimension, state.value)
     assert found[[s.value for s in states].index("not a period")] == set()
     assert len(found[[s.dimension for s in states].index("organisation")]) == 3
+
+
+@pytest.mark.django_db
+def test_summary_json_values_equal_in_python_but_not_in_json_are_written_each_as_itself():
+    """The writer encodes each distinct JSON value once; 1, 1.0 and True must not share an encoding."""
+    group, _ = facilitated_group()
+    cohort = CohortState.objects.create(organisation=group.organisation, dimension="group", value=str(group.pk))
+    others = [
+        CohortState.objects.create(organisation=group.organisation, dimension="format", value=value)
+        for value in ("a", "b")
+    ]
+    rows = [
+        (state.pk, 0, 0, 0, 0, reasons, {}, 0, None, None, None, None)
+        for state, reasons in zip([cohort, *others], [{"x": 1}, {"x": 1.0}, {"x": True}], strict=True)
+    ]
+    aggregation._insert(FlowSummary, engine.FLOW_COLUMNS, rows)
+    stored = dict(FlowSummary.objects.values_list("cohort_id", "withdrawal_reasons"))
+    assert [type(stored[state.pk]["x"]) for state in (cohort, *others)] == [int, float, bool]
