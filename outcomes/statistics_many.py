@@ -286,24 +286,20 @@ def _pearson_rows(x: Array, y: Array) -> Array:
 def reliable_change_counts(
     pre: Array, post: Array, *, sd_pre: float, reliability: float, higher_is_better: bool, cutoff: float | None
 ) -> dict[str, int | None]:
-    """The counts of ``statistics.reliable_change`` for complete pairs, without the per-person tuples.
+    """The counts of ``statistics.reliable_change`` for complete pairs, without the per-person tuples: one pair
+    through ``reliable_change_counts_many``, the code a recompute runs for all pairs at once.
 
     improved counts every reliable improvement (recovered included), as the summaries store it.
     """
-    s_diff = math.sqrt(2) * sd_pre * math.sqrt(1 - reliability)
-    healthy = 1.0 if higher_is_better else -1.0
-    better = healthy * (post - pre) / s_diff
-    improved = better > Z_95
-    recovered = None
-    if cutoff is not None:
-        crossed = (healthy * (pre - cutoff) <= 0) & (healthy * (post - cutoff) > 0)
-        recovered = int(np.count_nonzero(improved & crossed))
-    return {
-        "improved": int(np.count_nonzero(improved)),
-        "unchanged": int(np.count_nonzero(~improved & (better >= -Z_95))),
-        "deteriorated": int(np.count_nonzero(better < -Z_95)),
-        "recovered": recovered,
-    }
+    many = reliable_change_counts_many(
+        [pre],
+        [post],
+        sd_pre=np.array([sd_pre], dtype=np.float64),
+        reliability=np.array([reliability], dtype=np.float64),
+        higher_is_better=np.array([higher_is_better]),
+        cutoff=np.array([np.nan if cutoff is None else cutoff], dtype=np.float64),
+    )
+    return {name: counts[0] for name, counts in many.items()}
 
 
 def reliable_change_counts_many(
@@ -322,7 +318,7 @@ def reliable_change_counts_many(
         return {name: [] for name in ("improved", "unchanged", "deteriorated", "recovered")}
     which = np.repeat(np.arange(k), [pre.size for pre in pres])
     pre, post = np.concatenate(pres), np.concatenate(posts)
-    s_diff = (math.sqrt(2) * sd_pre * np.sqrt(1 - reliability))[which]  # in the order reliable_change_counts
+    s_diff = (math.sqrt(2) * sd_pre * np.sqrt(1 - reliability))[which]  # S_diff of each pair's row
     healthy = np.where(higher_is_better, 1.0, -1.0)[which]  # multiplies, so its boundary cases fall alike
     better = healthy * (post - pre) / s_diff
     improved = better > Z_95

@@ -187,7 +187,7 @@ def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parame
         pres, posts, sd_pre=sd_pre, reliability=reliability, higher_is_better=higher, cutoff=cutoff
     )
     for i, (pre, post) in enumerate(zip(pres, posts, strict=True)):
-        one = statistics_many.reliable_change_counts(
+        one = statistics.reliable_change(
             pre,
             post,
             sd_pre=float(sd_pre[i]),
@@ -195,7 +195,8 @@ def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parame
             higher_is_better=bool(higher[i]),
             cutoff=None if math.isnan(cutoff[i]) else float(cutoff[i]),
         )
-        assert {name: many[name][i] for name in one} == one, i
+        expected = (one.n_reliably_improved, one.n_unchanged, one.n_deteriorated, one.n_recovered)
+        assert tuple(many[name][i] for name in ("improved", "unchanged", "deteriorated", "recovered")) == expected, i
     assert statistics_many.reliable_change_counts_many(
         [], [], sd_pre=np.zeros(0), reliability=np.zeros(0), higher_is_better=np.zeros(0, bool), cutoff=np.zeros(0)
     ) == {"improved": [], "unchanged": [], "deteriorated": [], "recovered": []}
