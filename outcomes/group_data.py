@@ -321,8 +321,11 @@ def fold_changes(organisation_id: int) -> int:
     return len(changes)
 
 
-def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: bool = False) -> ReadResult:
-    """The ``Data`` of these groups (all the organisation's when None), from saved parts where current."""
+def read(
+    organisation_id: int, group_ids: list[int] | None = None, *, fresh: bool = False, beside: bool = False
+) -> ReadResult:
+    """The ``Data`` of these groups (all the organisation's when None), from saved parts where current
+    (``beside``: as ``engine.load`` takes it)."""
     now = timezone.now()
     info: list[tuple[int, str, str]] = []  # as engine.group_info gives it
     generations: dict[int, int] = {}
@@ -348,12 +351,12 @@ def read(organisation_id: int, group_ids: list[int] | None = None, *, fresh: boo
         result.data, result.from_saved = _join(organisation_id, group_ids, info, saved), len(saved)
         return result
     if len(missing) * 2 > len(ids):  # mostly out of date: one read of them all is quicker
-        result.data = engine.load(organisation_id, group_ids, info=info)
+        result.data = engine.load(organisation_id, group_ids, info=info, beside=beside)
         pieces = split(result.data)
         result.to_save = {pk: pieces[pk] for pk in missing}
         return result
     wanted = set(missing)
-    loaded = engine.load(organisation_id, missing, info=[row for row in info if row[0] in wanted])
+    loaded = engine.load(organisation_id, missing, info=[row for row in info if row[0] in wanted], beside=beside)
     result.to_save = split(loaded)
     result.data = _join(organisation_id, group_ids, info, saved | result.to_save)
     result.from_saved = len(saved)
