@@ -261,7 +261,8 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
     """Mark every cohort stale and recompute them all (``recompute_outcomes --all``)."""
-    ensure_cohorts(organisation_id=organisation_id)
+    with _collector_paused():  # thousands of cohort keys and labels, no cycles
+        ensure_cohorts(organisation_id=organisation_id)
     states = CohortState.objects.all()
     if organisation_id is not None:
         states = states.filter(organisation_id=organisation_id)

@@ -313,28 +313,49 @@ def reliable_change_counts_many(
 ) -> dict[str, list[int | None]]:
     """``reliable_change_counts`` of each (pre, post) pair of samples, with its own parameters (one element of
     each array per pair; a NaN cut-off: none, and "recovered" None), in one pass over all the pairs."""
-    k = len(pres)
-    if not k:
-        return {name: [] for name in ("improved", "unchanged", "deteriorated", "recovered")}
-    which = np.repeat(np.arange(k), [pre.size for pre in pres])
-    pre, post = np.concatenate(pres), np.concatenate(posts)
-    s_diff = (math.sqrt(2) * sd_pre * np.sqrt(1 - reliability))[which]  # S_diff of each pair's row
-    healthy = np.where(higher_is_better, 1.0, -1.0)[which]  # multiplies, so its boundary cases fall alike
-    better = healthy * (post - pre) / s_diff
-    improved = better > Z_95
-    c = cutoff[which]
-    crossed = (healthy * (pre - c) <= 0) & (healthy * (post - c) > 0)  # False where there is no cut-off (NaN)
+    counts: dict[str, list[int]] = {name: [] for name in ("improved", "unchanged", "deteriorated", "recovered")}
+    s_diff = math.sqrt(2) * sd_pre * np.sqrt(1 - reliability)
+    healthy = np.where(higher_is_better, 1.0, -1.0)  # multiplies, so its boundary cases fall alike
+    sizes = [pre.size for pre in pres]
+    for start, stop in _chunks(sizes, _CHUNK):
+        k = stop - start
+        which = np.repeat(np.arange(k), sizes[start:stop])
+        pre, post = np.concatenate(pres[start:stop]), np.concatenate(posts[start:stop])
+        sign = healthy[start:stop][which]
+        better = sign * (post - pre) / s_diff[start:stop][which]
+        improved = better > Z_95
+        c = cutoff[start:stop][which]
+        crossed = (sign * (pre - c) <= 0) & (sign * (post - c) > 0)  # False where there is no cut-off (NaN)
+        for name, mask in (
+            ("improved", improved),
+            ("unchanged", ~improved & (better >= -Z_95)),
+            ("deteriorated", better < -Z_95),
+            ("recovered", improved & crossed),
+        ):
+            counts[name].extend(np.bincount(which[mask], minlength=k).tolist())
+    counts["recovered"] = [
+        None if math.isnan(c) else n for c, n in zip(cutoff.tolist(), counts["recovered"], strict=True)
+    ]
+    return counts
 
-    def count(mask: npt.NDArray[np.bool_]) -> list[int]:
-        return np.bincount(which[mask], minlength=k).tolist()
 
-    recovered = count(improved & crossed)
-    return {
-        "improved": count(improved),
-        "unchanged": count(~improved & (better >= -Z_95)),
-        "deteriorated": count(better < -Z_95),
-        "recovered": [None if math.isnan(c) else n for c, n in zip(cutoff.tolist(), recovered, strict=True)],
-    }
+# Pairs are counted in runs of about this many values: a cohort of every member is one run of its own, and the
+# small ones go together. Arrays of a few hundred kilobytes stay in the processor's cache and in memory the
+# process already has; one pass over all 1.3 million values of a large organisation took three times as long.
+_CHUNK = 1 << 16
+
+
+def _chunks(sizes: list[int], limit: int) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive runs of ``sizes`` that add up to at most ``limit`` (or one larger item)."""
+    runs, start, total = [], 0, 0
+    for i, size in enumerate(sizes):
+        if total and total + size > limit:
+            runs.append((start, i))
+            start, total = i, 0
+        total += size
+    if start < len(sizes):
+        runs.append((start, len(sizes)))
+    return runs
 
 
 # --- between groups, from sums -------------------------------------------------------------------
