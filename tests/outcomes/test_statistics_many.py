@@ -176,7 +176,9 @@ def test_the_normal_approximation_matches_scipy_on_large_samples_with_ties_and_z
         assert statistic[i] == pytest.approx(expected.statistic, rel=1e-12), i
 
 
-def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parameters():
+@pytest.mark.parametrize("chunk", [statistics_many._CHUNK, 7, 1])  # runs of pairs: one, several, one per pair
+def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parameters(chunk, monkeypatch):
+    monkeypatch.setattr(statistics_many, "_CHUNK", chunk)
     pres, posts = pairs(6, count=120)
     rng = np.random.default_rng(6)
     sd_pre = rng.uniform(2.0, 8.0, len(pres))
@@ -200,6 +202,14 @@ def test_reliable_change_counts_many_gives_each_pairs_counts_with_its_own_parame
     assert statistics_many.reliable_change_counts_many(
         [], [], sd_pre=np.zeros(0), reliability=np.zeros(0), higher_is_better=np.zeros(0, bool), cutoff=np.zeros(0)
     ) == {"improved": [], "unchanged": [], "deteriorated": [], "recovered": []}
+
+
+def test_runs_of_pairs_cover_every_pair_once_and_stay_within_the_limit_unless_one_pair_exceeds_it():
+    sizes = [3, 4, 0, 9, 2, 2, 2, 15, 1]
+    runs = statistics_many._chunks(sizes, 8)
+    assert runs == [(0, 3), (3, 4), (4, 7), (7, 8), (8, 9)]
+    assert statistics_many._chunks([], 8) == []
+    assert statistics_many._chunks([0, 0], 8) == [(0, 2)]
 
 
 @pytest.mark.parametrize(("slope", "r"), [(1.0, 1.0), (2.5, 1.0), (-1.0, -1.0), (-0.3, -1.0)])
