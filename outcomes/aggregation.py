@@ -15,8 +15,11 @@
   (``outcomes.group_data`` keeps each group's data); group cohorts go first,
   in their own transaction, so a facilitator's figures do not wait for the
   organisation's.
-- ``sweep_stale`` (Celery beat) recomputes anything still stale, so a lost
-  message delays a figure but never loses it.
+- ``tasks.sweep_stale_cohorts`` (Celery beat) recomputes anything still stale, so a lost
+  message delays a figure but never loses it. A change that marks nothing as
+  it happens (an admin's delete, a cascade) leaves a change row for its group's
+  saved data, and ``mark_changed_groups`` marks its cohorts from that at the
+  next recompute of the organisation or the next sweep.
 
 Figures are computed by ``outcomes.statistics_many`` (numpy/scipy; the same
 formulas as ``outcomes.statistics``); see STATISTICS.md.
@@ -63,6 +66,7 @@ from .models import (
     ComparisonSummary,
     FlowSummary,
     GroupComparisonSet,
+    GroupDataChange,
     OutcomeSummary,
     Response,
 )
@@ -141,6 +145,51 @@ def mark_stale_if_computed(group: SupportGroup, *, whole_organisation: bool = Fa
         others.exclude(dimension=CohortDimension.GROUP).update(stale=True, marked_at=timezone.now())
     elif periods:
         others.filter(dimension=CohortDimension.PERIOD).update(stale=True, marked_at=timezone.now())
+
+
+def mark_changed_groups(organisation_id: int, group_ids: set[int]) -> int:
+    """Mark stale every fresh cohort of the organisation that holds one of these groups, whose data changed
+    (they have ``GroupDataChange`` rows). Most changes mark their cohorts as they happen; these catch the ones
+    that do not: an edit or delete in the admin, a cascade from a deleted account, a member joining a group that
+    has no figures of its own (the organisation's flow counts them). Creates no cohort. Returns how many.
+
+    Recomputes call it before folding the change rows (so folding never loses a change nobody marked), and the
+    sweep for organisations nothing has recomputed since."""
+    if not group_ids:
+        return 0
+    fresh = CohortState.objects.filter(organisation_id=organisation_id, stale=False)
+    own = fresh.filter(dimension=CohortDimension.GROUP, value__in=[str(pk) for pk in sorted(group_ids)])
+    others = list(fresh.exclude(dimension=CohortDimension.GROUP))
+    ids = [*own.values_list("pk", flat=True)]
+    ids += [state.pk for state, groups in zip(others, cohorts_groups(others), strict=True) if groups & group_ids]
+    if ids:
+        CohortState.objects.filter(pk__in=ids).update(stale=True, marked_at=timezone.now())
+        transaction.on_commit(lambda: schedule_recompute(organisation_id))
+    return len(ids)
+
+
+def mark_stale_for_changed_data() -> int:
+    """``mark_changed_groups`` for every organisation with change rows no recompute has folded yet (the sweep).
+    Returns how many cohorts."""
+    changed: dict[int, set[int]] = {}
+    for organisation_id, group_id in GroupDataChange.objects.values_list("organisation_id", "group_id").distinct():
+        changed.setdefault(organisation_id, set()).add(group_id)
+    marked = 0
+    for organisation_id, group_ids in sorted(changed.items()):
+        with transaction.atomic():
+            marked += mark_changed_groups(organisation_id, group_ids)
+    return marked
+
+
+def forget_deleted_group(group: SupportGroup) -> None:
+    """A group was deleted: its own cohort goes (its figures describe nobody now), and every other cohort of its
+    organisation but other groups' own is marked stale (the group's members counted in them)."""
+    states = CohortState.objects.filter(organisation_id=group.organisation_id)
+    states.filter(dimension=CohortDimension.GROUP, value=str(group.pk)).delete()
+    marked = states.exclude(dimension=CohortDimension.GROUP).update(stale=True, marked_at=timezone.now())
+    if marked:
+        organisation_id = group.organisation_id
+        transaction.on_commit(lambda: schedule_recompute(organisation_id))
 
 
 def mark_stale_for_sessions_started(*, now: dt.datetime | None = None) -> int:
@@ -299,7 +348,7 @@ def recompute_organisation(
     """
     with transaction.atomic(), _collector_paused():
         _lock(organisation_id)
-        group_data.fold_changes(organisation_id)
+        mark_changed_groups(organisation_id, group_data.fold_changes(organisation_id))
         started = timezone.now()
         states = CohortState.objects.filter(organisation_id=organisation_id)
         chosen = Q(pk__in=cohort_ids) if cohort_ids is not None else (which or Q()) & Q(stale=True)

@@ -299,12 +299,13 @@ def _generations(organisation_id: int, group_ids: list[int] | None):
         return cursor.fetchall()
 
 
-def fold_changes(organisation_id: int) -> int:
+def fold_changes(organisation_id: int) -> set[int]:
     """Fold the organisation's change rows into its groups' ``GroupData.generation`` (the sum stays the same),
-    in the caller's transaction. Recomputes call it under the organisation's lock. Returns how many rows."""
+    in the caller's transaction. Recomputes call it under the organisation's lock. Returns the groups that
+    had changes (their cohorts may need marking: ``aggregation.mark_changed_groups``)."""
     changes = list(GroupDataChange.objects.filter(organisation_id=organisation_id).values_list("pk", "group_id"))
     if not changes:
-        return 0
+        return set()
     counts = Counter(group_id for _, group_id in changes)
     ids = [pk for pk, _ in changes]
     for chunk in range(0, len(ids), 2000):
@@ -318,7 +319,7 @@ def fold_changes(organisation_id: int) -> int:
         by_count.setdefault(n, []).append(group_id)
     for n, group_ids in by_count.items():
         GroupData.objects.filter(group_id__in=group_ids).update(generation=F("generation") + n)
-    return len(changes)
+    return set(counts)
 
 
 def read(

@@ -17,7 +17,10 @@
   attendance (one at a time or a whole register) and sessions (one at a time or
   a generated schedule). Unlike the stale marks, this happens whether or not
   the group has figures yet: a group without answers still counts in its
-  organisation's participant flow.
+  organisation's participant flow. A change that marks nothing as it happens
+  (a delete in the admin, a cascade) is marked from those change rows by the
+  next recompute of its organisation or the sweep
+  (``aggregation.mark_changed_groups``); a deleted group's own cohort goes.
 """
 
 from __future__ import annotations
@@ -122,3 +125,6 @@ def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> Non
     # After the cascade (whose receivers above may have appended changes).
     GroupData.objects.filter(group_id=instance.pk).delete()
     GroupDataChange.objects.filter(group_id=instance.pk).delete()
+    from .aggregation import forget_deleted_group
+
+    forget_deleted_group(instance)

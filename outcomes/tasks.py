@@ -52,9 +52,11 @@ def recompute_organisation(organisation_id: int) -> int:
 def sweep_stale_cohorts() -> int:
     """Recompute anything still stale: a lost message delays a figure, never loses it (every 5 minutes).
 
-    First marks the groups whose sessions started since their figures were computed (the dose moved on).
+    First marks the groups whose sessions started since their figures were computed (the dose moved on), and
+    the cohorts of groups whose data changed without marking anything (an admin's edit or delete).
     """
-    from .aggregation import mark_stale_for_sessions_started, recompute_stale
+    from .aggregation import mark_stale_for_changed_data, mark_stale_for_sessions_started, recompute_stale
 
     mark_stale_for_sessions_started()
+    mark_stale_for_changed_data()
     return recompute_stale()
