@@ -98,7 +98,8 @@ class ImportForm(forms.Form):
 
 
 class PeriodForm(forms.Form):
-    """A span of calendar quarters in which groups started, chosen on the evaluation page (GET)."""
+    """A span of calendar quarters in which groups started, chosen on the evaluation page (POST: it creates the
+    range's cohort; a GET with the same fields only shows a range that exists)."""
 
     from_quarter = forms.ChoiceField(
         label=_("Groups starting from"),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from peersupport.permissions import Perm, organisation_for
 
@@ -29,12 +32,13 @@ def _mine(rows: list[dict], cohort: CohortState) -> list[dict]:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = organisation_for(request, slug, Perm.VIEW_EVALUATION)
     wanted = request.GET.get("cohort", "organisation:")
     quarters = quarter_choices(organisation)
-    if "from_quarter" in request.GET or "to_quarter" in request.GET:
-        period_form = PeriodForm(request.GET, quarters=quarters)
+    if request.method == "POST":  # a new range: its cohort is created (and perhaps another evicted)
+        period_form = PeriodForm(request.POST, quarters=quarters)
         if period_form.is_valid():
             try:
                 state, _created = period_cohort(organisation, period_form.period, by=request.user)
@@ -48,7 +52,20 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
                     % {"n": MAX_PERIODS},
                 )
             else:
-                wanted = f"{state.dimension}:{state.value}"
+                query = urlencode({"cohort": f"{state.dimension}:{state.value}"})
+                return redirect(f"{reverse('outcomes:evaluation', args=[organisation.slug])}?{query}")
+    elif "from_quarter" in request.GET or "to_quarter" in request.GET:
+        # A range in a link (pages before this one asked by GET): shown if it exists, never created by a GET.
+        period_form = PeriodForm(request.GET, quarters=quarters)
+        if period_form.is_valid():
+            value = period_form.period.value
+            periods = CohortState.objects.filter(organisation=organisation, dimension=CohortDimension.PERIOD)
+            if periods.filter(value=value).exists():
+                wanted = f"{CohortDimension.PERIOD}:{value}"
+            else:
+                period_form.add_error(
+                    None, _("There are no figures for this range yet: choose “Show these groups” to compute them.")
+                )
     else:
         # Show the chosen period's quarters, or the whole span the organisation has.
         chosen = Period.parse(wanted.removeprefix(f"{CohortDimension.PERIOD}:"))

@@ -227,8 +227,9 @@ def test_a_lead_chooses_a_range_sees_it_being_computed_then_its_figures(client, 
     assert f'value="{today}"' in page  # … to this quarter
 
     # Without running the queued job: the range exists, stale, and the page says it is being computed.
-    response = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2"))
-    assert response.status_code == 200
+    response = client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q2"})
+    assert response.status_code == 302 and response["Location"] == url(org, cohort="period%3A2025Q1-2025Q2")
+    response = client.get(response["Location"])
     state = CohortState.objects.get(organisation=org, dimension="period")
     assert (state.value, state.stale, state.computed_at) == ("2025Q1-2025Q2", True, None)
     assert state.label == "Groups starting 2025 Q1 – 2025 Q2"
@@ -239,7 +240,7 @@ def test_a_lead_chooses_a_range_sees_it_being_computed_then_its_figures(client, 
     assert event.actor == lead and event.detail["period"] == "2025Q1-2025Q2"
 
     # Asking again changes nothing; the queued recompute (run here) makes it fresh.
-    client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2"))
+    client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q2"})
     assert CohortState.objects.filter(dimension="period").count() == 1
     assert AuditEvent.objects.filter(action=periods.AUDIT_PERIOD_ADDED).count() == 1
     with on_commit():
@@ -256,7 +257,7 @@ def test_a_new_range_is_computed_after_commit(client, organisation_with_answers,
     org = organisation_with_answers["org"]
     client.force_login(organisation_with_answers["lead"])
     with on_commit():
-        client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q1"))
+        client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q1"})
     state = CohortState.objects.get(dimension="period")
     assert state.stale is False and state.outcome_summaries.filter(time_point="baseline").get().n == 6
 
@@ -276,11 +277,14 @@ def test_a_new_range_is_computed_after_commit(client, organisation_with_answers,
         ({"from_quarter": "<script>", "to_quarter": "2025Q1"}, "Choose the first quarter from the list"),
     ],
 )
-def test_a_bad_range_gets_a_clear_message_and_changes_nothing(client, organisation_with_answers, params, message):
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_a_bad_range_gets_a_clear_message_and_changes_nothing(
+    client, organisation_with_answers, params, message, method
+):
     org = organisation_with_answers["org"]
     client.force_login(organisation_with_answers["lead"])
     before = set(CohortState.objects.values_list("pk", "stale"))
-    response = client.get(url(org, **params))
+    response = client.post(url(org), params) if method == "post" else client.get(url(org, **params))
     assert response.status_code == 200
     page = response.content.decode()
     assert message in page
@@ -290,12 +294,29 @@ def test_a_bad_range_gets_a_clear_message_and_changes_nothing(client, organisati
     assert '<option value="organisation:" selected>' in page and "Participant flow" in page  # as before
 
 
+def test_a_range_in_a_link_shows_its_figures_if_they_exist_and_never_creates_or_evicts_one(
+    client, organisation_with_answers, monkeypatch
+):
+    monkeypatch.setattr(periods, "MAX_PERIODS", 1)
+    org = organisation_with_answers["org"]
+    kept = add_period(org, "2025Q1-2025Q1")
+    aggregation.recompute_stale(organisation_id=org.id)
+    client.force_login(organisation_with_answers["lead"])
+    page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2")).content.decode()  # not kept
+    assert "no figures for this range yet" in page and 'method="post"' in page
+    assert list(CohortState.objects.filter(dimension="period")) == [kept]  # nothing created, nothing evicted
+    assert not AuditEvent.objects.filter(action=periods.AUDIT_PERIOD_ADDED).exists()
+    page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q1")).content.decode()  # kept
+    assert f'<option value="period:{kept.value}" selected>' in page and "Participant flow" in page
+
+
 def test_facilitators_members_and_other_organisations_cannot_choose_a_range(client, organisation_with_answers):
     org = organisation_with_answers["org"]
     outsider = person(OrganisationFactory(), RoleKind.LEAD)
     member = organisation_with_answers["group"].memberships.first().user
     for user in (organisation_with_answers["facilitator"], member, outsider):
         client.force_login(user)
+        assert client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q2"}).status_code == 404
         assert client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2")).status_code == 404
     assert not CohortState.objects.filter(dimension="period").exists()
 
@@ -309,13 +330,13 @@ def test_an_organisation_keeps_at_most_max_periods_and_the_one_computed_longest_
     CohortState.objects.filter(pk=old.pk).update(computed_at=timezone.now() - dt.timedelta(days=3))
     add_period(org, "2025Q1-2025Q2")
     client.force_login(lead)
-    client.get(url(org, from_quarter="2025Q2", to_quarter="2025Q3"))
+    client.post(url(org), {"from_quarter": "2025Q2", "to_quarter": "2025Q3"})
     values = set(CohortState.objects.filter(dimension="period").values_list("value", flat=True))
     assert values == {"2025Q1-2025Q2", "2025Q2-2025Q3"}
     assert AuditEvent.objects.get(action=periods.AUDIT_PERIOD_ADDED).detail["evicted"] == "2025Q1-2025Q1"
     # Every kept range still being computed: none gives way, and the lead is told.
     CohortState.objects.filter(dimension="period").update(stale=True)
-    page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q4")).content.decode()
+    page = client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q4"}).content.decode()
     assert "being computed just now" in page
     assert CohortState.objects.filter(dimension="period").count() == 2
 
