@@ -169,15 +169,14 @@ def mark_changed_groups(organisation_id: int, group_ids: set[int]) -> int:
 
 
 def mark_stale_for_changed_data() -> int:
-    """``mark_changed_groups`` for every organisation with change rows no recompute has folded yet (the sweep).
-    Returns how many cohorts."""
-    changed: dict[int, set[int]] = {}
-    for organisation_id, group_id in GroupDataChange.objects.values_list("organisation_id", "group_id").distinct():
-        changed.setdefault(organisation_id, set()).add(group_id)
+    """For every organisation with change rows no recompute has folded yet (the sweep): mark the cohorts of the
+    groups that changed and fold the rows, as a recompute would (so they do not pile up in an organisation that
+    has no figures yet, which nothing recomputes). Returns how many cohorts were marked."""
     marked = 0
-    for organisation_id, group_ids in sorted(changed.items()):
+    for organisation_id in sorted(set(GroupDataChange.objects.values_list("organisation_id", flat=True))):
         with transaction.atomic():
-            marked += mark_changed_groups(organisation_id, group_ids)
+            _lock(organisation_id)
+            marked += mark_changed_groups(organisation_id, group_data.fold_changes(organisation_id))
     return marked
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from groups import services as group_services
 from groups.models import GroupFormat, GroupStatus
 from outcomes import aggregation
-from outcomes.models import CohortState, FlowSummary, OutcomeSummary
+from outcomes.models import CohortState, FlowSummary, GroupData, GroupDataChange, OutcomeSummary
 from outcomes.tasks import sweep_stale_cohorts
 from sessions import services as session_services
 from sessions.models import Attendance
@@ -173,6 +173,17 @@ def test_a_member_joining_a_group_without_figures_is_counted_in_the_organisation
     sweep_stale_cohorts()
     assert organisation_flow(group.organisation).enrolled == 4
     assert not CohortState.objects.filter(dimension="group", value=str(quiet.pk)).exists()
+
+
+def test_the_sweep_folds_the_changes_of_an_organisation_without_figures_and_creates_no_cohort():
+    group, _ = facilitated_group()
+    for _ in range(3):
+        active_member(group)
+    assert GroupDataChange.objects.filter(organisation_id=group.organisation_id).count() > 3
+    sweep_stale_cohorts()
+    assert not GroupDataChange.objects.exists()  # folded: they do not pile up until the first answer
+    assert GroupData.objects.get(group=group).generation > 3  # the group's data count as changed all the same
+    assert not CohortState.objects.exists()
 
 
 def test_a_deleted_group_loses_its_cohort_and_leaves_the_organisations_figures(computed_group, on_commit):
