@@ -301,8 +301,8 @@ def _generations(organisation_id: int, group_ids: list[int] | None):
 
 def fold_changes(organisation_id: int) -> set[int]:
     """Fold the organisation's change rows into its groups' ``GroupData.generation`` (the sum stays the same),
-    in the caller's transaction. Recomputes call it under the organisation's lock. Returns the groups that
-    had changes (their cohorts may need marking: ``aggregation.mark_changed_groups``)."""
+    in the caller's transaction. Recomputes and the sweep call it under the organisation's lock. Returns the
+    groups that had changes (their cohorts may need marking: ``aggregation.mark_changed_groups``)."""
     changes = list(GroupDataChange.objects.filter(organisation_id=organisation_id).values_list("pk", "group_id"))
     if not changes:
         return set()
