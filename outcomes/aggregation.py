@@ -55,6 +55,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from groups.models import SupportGroup
+from peersupport.jobs import BROKER_ERRORS, enqueue
 from sessions.models import GroupSession, SessionStatus
 
 from . import engine, group_data
@@ -217,13 +218,16 @@ def _scheduled_key(organisation_id: int) -> str:
 
 
 def schedule_recompute(organisation_id: int) -> bool:
-    """Queue one recompute of the organisation's stale cohorts unless one is already queued."""
-    from .tasks import recompute_organisation
+    """Queue one recompute of the organisation's stale cohorts unless one is already queued.
 
-    if not cache.add(_scheduled_key(organisation_id), "1", timeout=60):
-        return False
-    recompute_organisation.apply_async((organisation_id,), countdown=COALESCE_SECONDS)
-    return True
+    Never raises into the caller (a submit's page): with the cache or the broker down the figures stay stale,
+    and the sweep recomputes them when it can."""
+    try:
+        if not cache.add(_scheduled_key(organisation_id), "1", timeout=60):
+            return False
+    except BROKER_ERRORS as exc:  # Redis is the cache too: without it, queue anyway (a duplicate is harmless)
+        logger.warning("Could not note the recompute of organisation %s in the cache: %s", organisation_id, exc)
+    return enqueue("outcomes.tasks.recompute_organisation", organisation_id, countdown=COALESCE_SECONDS)
 
 
 # --- Recomputing --------------------------------------------------------------------------------

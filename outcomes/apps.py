@@ -6,4 +6,4 @@ class OutcomesConfig(AppConfig):
     verbose_name = "Outcomes"
 
     def ready(self):
-        from . import checks, signals  # noqa: F401  (registers the system check and signal receivers)
+        from . import checks, risk, signals  # noqa: F401  (registers the system check, outbox handler, receivers)

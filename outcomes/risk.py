@@ -10,15 +10,21 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peersupport.models import RoleKind, User
+from peersupport import outbox
+from peersupport.models import OutboxMessage, OutboxStatus, RoleKind, User
 
 from .models import RiskAlert, RiskAlertStatus
 
 logger = logging.getLogger(__name__)
 
+#: The outbox kind of one recipient's e-mail about a risk alert.
+RISK_ALERT_EMAIL = "risk_alert"
+
 
 def alerts_raise(*, response, flags) -> list[RiskAlert]:
-    """Create one alert per triggered rule (never twice for a response and rule) and notify after commit."""
+    """Create one alert per triggered rule (never twice for a response and rule) and record its e-mails in the
+    outbox, in the submit's transaction: they go out after commit, or, if the broker or mail server is down,
+    when it is back (``peersupport.outbox``)."""
     if not flags:
         return []
     membership = response.assessment.membership
@@ -36,10 +42,29 @@ def alerts_raise(*, response, flags) -> list[RiskAlert]:
         except IntegrityError:
             continue
         alerts.append(alert)
-        from .tasks import notify_risk_alert
-
-        transaction.on_commit(lambda pk=alert.pk: notify_risk_alert.delay(pk))
+        alert_queue_emails(alert)
     return alerts
+
+
+def alert_queue_emails(alert: RiskAlert) -> int:
+    """Record one e-mail per recipient (the group's facilitators and the organisation's leads) in the outbox,
+    once each whatever is retried. Returns how many were newly recorded."""
+    recipients = alert_recipients(alert)
+    if not recipients:
+        logger.error(
+            "Risk alert %s has no facilitator or lead to e-mail (organisation %s)", alert.pk, alert.organisation_id
+        )
+    recorded = 0
+    for email in recipients:
+        message = outbox.record(
+            RISK_ALERT_EMAIL,
+            {"alert_id": alert.pk, "to": email},
+            dedupe_key=f"{RISK_ALERT_EMAIL}:{alert.pk}:{email.lower()}",
+            subject=("risk_alert", alert.pk),
+            recipient=email,
+        )
+        recorded += message is not None
+    return recorded
 
 
 def alert_recipients(alert: RiskAlert) -> list[str]:
@@ -52,31 +77,34 @@ def alert_recipients(alert: RiskAlert) -> list[str]:
 
 
 def alert_notify(alert_id: int) -> bool:
-    """E-mail the alert unless it was already sent. Raises if the mail server fails (the task retries).
+    """Make sure the alert's e-mails are recorded and deliver any still pending now. True if this call sent one.
 
-    The row is locked while sending, and marked sent in the same transaction, so
-    two workers cannot both send it.
+    Each recipient's e-mail is one outbox row, locked while it is sent and marked delivered in the same
+    transaction, so two workers (or a retried task) never send it twice.
     """
-    with transaction.atomic():
-        alert = (
-            RiskAlert.objects.select_for_update()
-            .select_related("group", "organisation", "member")
-            .filter(pk=alert_id)
-            .first()
-        )
-        if alert is None or alert.notified_at is not None:
-            return False
-        recipients = alert_recipients(alert)
-        if recipients:
-            body = render_to_string("outcomes/email/risk_alert.txt", {"alert": alert})
-            EmailMessage(
-                subject=_("Safeguarding: a member may need support now"),
-                body=body,
-                to=recipients,
-            ).send()
-        alert.notified_at = timezone.now()
-        alert.save(update_fields=["notified_at"])
-        return True
+    alert = RiskAlert.objects.select_related("group", "organisation").filter(pk=alert_id).first()
+    if alert is None:
+        return False
+    alert_queue_emails(alert)
+    pending = OutboxMessage.objects.filter(
+        subject_type="risk_alert", subject_id=str(alert.pk), status=OutboxStatus.PENDING
+    ).values_list("pk", flat=True)
+    return any([outbox.deliver(pk) for pk in list(pending)])
+
+
+@outbox.handler(RISK_ALERT_EMAIL)
+def _send_alert_email(message: OutboxMessage) -> None:
+    """Deliver one recipient's e-mail about an alert (rendered now, from the alert as it is)."""
+    alert = (
+        RiskAlert.objects.select_related("group", "organisation", "member")
+        .filter(pk=message.payload["alert_id"])
+        .first()
+    )
+    if alert is None:  # the alert is gone (its member's data were erased): nothing left to tell
+        return
+    body = render_to_string("outcomes/email/risk_alert.txt", {"alert": alert})
+    EmailMessage(subject=_("Safeguarding: a member may need support now"), body=body, to=[message.payload["to"]]).send()
+    RiskAlert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(notified_at=timezone.now())
 
 
 @transaction.atomic

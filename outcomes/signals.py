@@ -30,6 +30,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from groups.models import Membership, MembershipEvent, MembershipStatus, SupportGroup
+from peersupport.jobs import enqueue
 from sessions.models import Attendance, GroupSession
 from sessions.signals import register_saved, sessions_scheduled
 
@@ -40,9 +41,8 @@ from .models import Assessment, AssessmentStatus, GroupData, GroupDataChange, Re
 @receiver(post_save, sender=MembershipEvent)
 def assessments_for_new_active_member(sender, instance: MembershipEvent, created: bool, **kwargs) -> None:
     if created and instance.to_status == MembershipStatus.ACTIVE:
-        from .tasks import create_assessments
-
-        transaction.on_commit(lambda: create_assessments.delay(instance.membership_id))
+        membership_id = instance.membership_id
+        transaction.on_commit(lambda: enqueue("outcomes.tasks.create_assessments", membership_id))
 
 
 @receiver(post_save, sender=MembershipEvent)

@@ -16,6 +16,8 @@ from celery import shared_task
     soft_time_limit=60,
 )
 def notify_risk_alert(alert_id: int) -> bool:
+    """Record the alert's e-mails in the outbox (if they are not already) and deliver them. New alerts record
+    theirs in the submit's transaction; this task stays for messages queued before the outbox existed."""
     from .risk import alert_notify
 
     return alert_notify(alert_id)

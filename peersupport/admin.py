@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, Role, User
+from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, OutboxMessage, Role, User
 
 
 @admin.register(User)
@@ -77,6 +77,25 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "organisation"]
     search_fields = ["actor__email", "object_id"]
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """What is waiting to go out, and why it has not (read-only: delivery is the outbox's job)."""
+
+    list_display = ["created_at", "kind", "recipient", "status", "attempts", "next_attempt_at", "delivered_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["recipient", "subject_id"]
+    exclude = ["payload"]  # message bodies can carry personal details; the list says enough to act on
 
     def has_add_permission(self, request):
         return False

@@ -1,20 +1,31 @@
-"""Queueing e-mail: every message the product sends goes through the ``send_email`` task."""
+"""Queueing e-mail: every message the product sends is an outbox row, delivered after commit.
+
+See ``peersupport.outbox``: the row is written in the caller's transaction, so a rolled-back change sends
+nothing and a committed one always does, even if the broker or the mail server is down at the time.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+
+from . import outbox
 
 
 def queue_email(
-    *, subject: str, body: str, to: list[str], html: str | None = None, from_email: str | None = None
+    *,
+    subject: str,
+    body: str,
+    to: list[str],
+    html: str | None = None,
+    from_email: str | None = None,
+    dedupe_key: str | None = None,
+    about: tuple[str, object] | None = None,
 ) -> None:
-    """Send an e-mail through Celery once the current transaction commits.
+    """Send an e-mail once the current transaction commits (at once outside a transaction).
 
-    Outside a transaction it is queued at once. A rolled-back transaction sends nothing.
+    ``dedupe_key`` makes it unique (a second call with the same key records nothing); ``about`` names what it
+    is about, e.g. ``("invitation", 12)``, for the message's history.
     """
-    from .tasks import send_email
-
     payload = {
         "subject": subject,
         "body": body,
@@ -22,4 +33,4 @@ def queue_email(
         "html": html,
         "from_email": from_email or settings.DEFAULT_FROM_EMAIL,
     }
-    transaction.on_commit(lambda: send_email.delay(payload))
+    outbox.record("email", payload, dedupe_key=dedupe_key, subject=about, recipient=", ".join(to)[:254])

@@ -272,3 +272,50 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be delivered")
+    DELIVERED = "delivered", _("Delivered")
+
+
+class OutboxMessage(models.Model):
+    """A message whose loss would hurt someone (a risk alert's e-mail, an invitation, a reminder), recorded in the
+    same transaction as the change that causes it and delivered after commit (``peersupport.outbox``).
+
+    A row that could not be delivered (broker or mail server down) stays pending and is tried again with back-off
+    by the periodic ``deliver_outbox`` job, so a message is delayed by an outage, never lost. ``dedupe_key`` makes a
+    message unique (one e-mail per recipient per alert, however often the cause is retried).
+    """
+
+    kind = models.CharField(max_length=40, help_text=_("The handler that delivers it (peersupport.outbox)."))
+    payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    subject_type = models.CharField(
+        max_length=60, blank=True, help_text=_("What the message is about, e.g. risk_alert.")
+    )
+    subject_id = models.CharField(max_length=60, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=OutboxStatus.values), name="outbox_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status=OutboxStatus.PENDING) | models.Q(delivered_at__isnull=False),
+                name="outbox_delivered_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["subject_type", "subject_id"], name="outbox_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient or '—'} ({self.get_status_display()})"

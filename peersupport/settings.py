@@ -127,7 +127,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A page that queues a task must not hang when Redis is down: one immediate retry (a pooled connection may have
+# died with a Redis restart), each connect given up within 2 s; the outbox and the periodic jobs catch up with
+# whatever could not be queued (peersupport/jobs.py). Workers reconnect by their own, patient, rules.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -138,7 +149,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "outcomes-advance-assessments": {"task": "outcomes.tasks.advance_assessments", "schedule": 900.0},
     # Recompute any cohort still stale (a lost recompute message only delays a figure).
     "outcomes-sweep-stale-cohorts": {"task": "outcomes.tasks.sweep_stale_cohorts", "schedule": 300.0},
+    # Deliver outbox messages still pending (the broker or the mail server was down), with back-off.
+    "peersupport-deliver-outbox": {"task": "peersupport.tasks.deliver_outbox", "schedule": 60.0},
 }
+# Without a broker there is no beat: the development server runs the same schedule in a thread of its own
+# (peersupport/scheduler.py). Never turn it on beside beat.
+IN_PROCESS_SCHEDULE = env.bool("IN_PROCESS_SCHEDULE", default=not REDIS_URL)
 
 # --- Accounts -------------------------------------------------------------------
 AUTH_USER_MODEL = "peersupport.User"

@@ -7,6 +7,21 @@ import smtplib
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
+from . import outbox
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def deliver_outbox_message(message_id: int) -> bool:
+    """Deliver one outbox row, queued after the commit that wrote it. Safe to run twice (the row is locked and
+    marked delivered in one transaction); a failure leaves it to ``deliver_outbox``'s back-off."""
+    return outbox.deliver(message_id)
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def deliver_outbox() -> int:
+    """Deliver every outbox row still pending whose next attempt is due (every minute, by beat)."""
+    return outbox.deliver_due()
+
 
 @shared_task(
     bind=True,
@@ -16,12 +31,11 @@ from django.core.mail import EmailMultiAlternatives
     retry_jitter=True,
     max_retries=8,
     soft_time_limit=30,
-    # Acknowledged on receipt, not after: a worker that dies after the mail
-    # server took the message must not send it again on redelivery. Failures
-    # the mail server reports are retried above.
     acks_late=False,
 )
 def send_email(self, payload: dict) -> None:
+    """Kept only so that messages queued by an earlier release, before the outbox, are still delivered.
+    New code calls ``peersupport.mail.queue_email``."""
     message = EmailMultiAlternatives(
         subject=payload["subject"],
         body=payload["body"],

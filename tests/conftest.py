@@ -8,10 +8,12 @@ test fails the run (see ``pytest_runtest_makereport``).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test import override_settings
 
 from peersupport.celery import app as celery_app
 
@@ -94,3 +96,27 @@ def real_stack():
 def on_commit(django_capture_on_commit_callbacks):
     """Run on_commit callbacks (e-mail, jobs) as a committed request would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def _reset_broker_pools() -> None:
+    # Celery keeps its connection pools; they must be rebuilt for a changed broker_url (as after a fork).
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def broker_unreachable():
+    """The broker and the cache down, as when Redis has stopped: a closed port for both, and tasks queued for
+    real (not run in-process), so queueing fails exactly as it does in production."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.broker_url
+    conf.task_always_eager = False
+    conf.broker_url = "redis://127.0.0.1:9/0"
+    _reset_broker_pools()
+    down = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
+    try:
+        with override_settings(CACHES=down):
+            yield
+    finally:
+        conf.task_always_eager, conf.broker_url = saved
+        _reset_broker_pools()

@@ -1,4 +1,4 @@
-"""Every e-mail goes through the Celery task, after the transaction commits."""
+"""Every e-mail goes through the outbox: delivered after the transaction commits, never after a rollback."""
 
 from __future__ import annotations
 

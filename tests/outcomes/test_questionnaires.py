@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from django.core import mail
@@ -15,6 +16,7 @@ from outcomes.models import (
     Anchor,
     Assessment,
     AssessmentStatus,
+    CohortState,
     MeasurementPlan,
     PlanInstrument,
     PlanTimePoint,
@@ -22,7 +24,11 @@ from outcomes.models import (
     RiskAlert,
 )
 from outcomes.plans import assessments_advance, assessments_ensure
-from peersupport.models import ConsentDecision, RoleKind
+from outcomes.risk import alert_notify
+from peersupport.models import ConsentDecision, OutboxMessage, OutboxStatus, RoleKind
+from peersupport.outbox import deliver_due
+from peersupport.tasks import deliver_outbox
+from tests.conftest import broker_unreachable
 from tests.factories import active_member, facilitated_group, person
 
 pytestmark = pytest.mark.django_db
@@ -218,9 +224,10 @@ def test_a_risk_answer_shows_crisis_text_and_alerts_staff_once(client, setup, on
         client.post(url, {**PHQ9_ALL_ZERO, "q9": "1", "action": "submit"})
     assert RiskAlert.objects.count() == 1
     alert_mails = [m for m in mail.outbox if "Safeguarding" in m.subject]
-    assert len(alert_mails) == 1
-    assert sorted(alert_mails[0].to) == sorted([facilitator.email, lead.email])
-    assert "q9" not in alert_mails[0].body and "answers themselves are not in this e-mail" in alert_mails[0].body
+    # One e-mail to each of the group's facilitators and the organisation's leads, once.
+    assert sorted(m.to for m in alert_mails) == sorted([[facilitator.email], [lead.email]])
+    for message in alert_mails:
+        assert "q9" not in message.body and "answers themselves are not in this e-mail" in message.body
 
 
 def test_the_alert_task_never_sends_twice(setup, on_commit):
@@ -332,3 +339,80 @@ def test_a_member_reads_their_own_answers_and_nobody_else_can(client, setup):
     for other in (active_member(group).user, facilitator, person(group.organisation, RoleKind.LEAD)):
         client.force_login(other)
         assert client.get(url).status_code == 404
+
+
+# --- A crisis alert is never lost: its e-mails are outbox rows written with the answer -----------------
+
+
+def safeguarding(outbox) -> list:
+    return [m for m in outbox if "Safeguarding" in m.subject]
+
+
+def test_a_risk_answer_while_redis_is_down_shows_the_normal_page_and_alerts_staff_once_it_is_back(
+    client, setup, django_capture_on_commit_callbacks
+):
+    group, facilitator, membership, baseline = setup
+    lead = person(group.organisation, RoleKind.LEAD)
+    client.force_login(membership.user)
+    mail.outbox.clear()
+    with broker_unreachable():
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                answer_url(group, baseline, "phq9"), {**PHQ9_ALL_ZERO, "q9": "2", "action": "submit"}
+            )
+        took = time.monotonic() - started
+        # The member sees the crisis page as usual, not an error, and is not kept waiting on the broker.
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("outcomes:support", args=[group.organisation.slug, baseline.pk]))
+        assert took < 5, f"the submit took {took:.1f} s with the broker down"
+        assert safeguarding(mail.outbox) == []
+    alert = RiskAlert.objects.get()
+    waiting = OutboxMessage.objects.filter(subject_type="risk_alert", subject_id=str(alert.pk))
+    assert sorted(waiting.values_list("recipient", "status")) == sorted(
+        [(facilitator.email, OutboxStatus.PENDING), (lead.email, OutboxStatus.PENDING)]
+    )
+    # The figures were marked stale with the answer; the sweep recomputes them when the broker is back.
+    assert CohortState.objects.filter(organisation=group.organisation, stale=True).exists()
+
+    # The broker is back: the periodic job delivers each recipient's e-mail, once.
+    assert deliver_outbox.delay().get() == 2
+    sent = safeguarding(mail.outbox)
+    assert sorted(m.to[0] for m in sent) == sorted([facilitator.email, lead.email])
+    assert all(len(m.to) == 1 for m in sent)
+    assert deliver_outbox.delay().get() == 0
+    assert alert_notify(alert.pk) is False
+    assert len(safeguarding(mail.outbox)) == 2
+    alert.refresh_from_db()
+    assert alert.notified_at is not None
+
+
+def test_an_alert_whose_mail_server_is_down_is_retried_with_growing_waits_until_it_goes(setup, settings):
+    group, facilitator, membership, baseline = setup
+    response = baseline.responses.create(instrument_code="phq9", instrument_version=1)
+    alert = RiskAlert.objects.create(
+        response=response, rule="phq9_item9", organisation=group.organisation, group=group, member=membership.user
+    )
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens there
+    mail.outbox.clear()
+    assert alert_notify(alert.pk) is False
+    message = OutboxMessage.objects.get(subject_type="risk_alert", subject_id=str(alert.pk))
+    assert message.status == OutboxStatus.PENDING and message.attempts == 1
+    assert "Connection" in message.last_error or "refused" in message.last_error.lower()
+    first_wait = message.next_attempt_at - timezone.now()
+    assert 20 < first_wait.total_seconds() <= 30
+
+    assert deliver_due() == 0  # not due yet: nothing is tried
+    message.refresh_from_db()
+    assert message.attempts == 1
+    assert deliver_due(now=message.next_attempt_at) == 0  # due, tried, failed again: the wait doubles
+    message.refresh_from_db()
+    assert message.attempts == 2
+    assert 50 < (message.next_attempt_at - timezone.now()).total_seconds() <= 60
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the mail server is back
+    assert deliver_due(now=message.next_attempt_at) == 1
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.DELIVERED and message.delivered_at is not None and message.last_error == ""
+    assert [m.to for m in safeguarding(mail.outbox)] == [[facilitator.email]]

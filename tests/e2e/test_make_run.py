@@ -1,0 +1,80 @@
+"""The development server of ``make run`` runs the periodic jobs itself: no broker, no beat, nothing by hand."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_the_development_server_delivers_mail_left_pending_without_anyone_running_a_job(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "IN_PROCESS_SCHEDULE")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
+    assert manage(env, "migrate", "--noinput", "-v0").returncode == 0
+    # A message the last run recorded but never delivered (the process stopped first).
+    created = manage(
+        env,
+        "shell",
+        "-c",
+        "from peersupport.models import OutboxMessage; OutboxMessage.objects.create(kind='email', recipient='m@x.org', "
+        "payload={'subject': 'A place is free for you', 'body': 'b', 'to': ['m@x.org'], 'html': None})",
+    )
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True).start()
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("Subject: A place is free for you" in s for s in seen):
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                assert server.poll() is None, "".join(seen)
+        output = "".join(seen)
+        assert "In-process scheduler started" in output
+        assert "Subject: A place is free for you" in output, output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=10) as health:  # noqa: S310
+            assert health.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    delivered = manage(
+        env,
+        "shell",
+        "-c",
+        "from peersupport.models import OutboxMessage; print(OutboxMessage.objects.get().status)",
+    )
+    assert delivered.stdout.strip().splitlines()[-1] == "delivered"
