@@ -25,6 +25,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def health_status(port: int, *, within: float = 60) -> int:
+    """GET /health/ once the server listens (system checks run before it binds)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=10) as health:  # noqa: S310
+                return health.status
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -66,8 +79,7 @@ def test_the_development_server_delivers_mail_left_pending_without_anyone_runnin
         output = "".join(seen)
         assert "In-process scheduler started" in output
         assert "Subject: A place is free for you" in output, output
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=10) as health:  # noqa: S310
-            assert health.status == 200
+        assert health_status(port) == 200
     finally:
         server.terminate()
         server.wait(timeout=20)
