@@ -14,7 +14,6 @@ from django.db import transaction
 
 from peersupport.models import Organisation, User
 
-from . import services
 from .models import (
     Curriculum,
     CurriculumKind,
@@ -27,6 +26,9 @@ from .models import (
     SupportGroup,
     WithdrawalReason,
 )
+from .services import curricula as curriculum_services
+from .services import groups as group_services
+from .services import membership as membership_services
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,8 @@ STATUS_PATH = [GroupStatus.RECRUITING, GroupStatus.RUNNING, GroupStatus.COMPLETE
 
 def _curriculum(organisation: Organisation, kind: str) -> Curriculum:
     family = next(
-        services.starter_family(organisation, entry["key"])
-        for entry in services.starter_curricula()
+        curriculum_services.starter_family(organisation, entry["key"])
+        for entry in curriculum_services.starter_curricula()
         if entry["kind"] == kind
     )
     return Curriculum.objects.filter(family=family).order_by("-version").first()
@@ -145,7 +147,7 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
     if group is not None:
         return group
     facilitators = [people[f"facilitator{n}"] for n in spec.facilitators]
-    group = services.group_create(
+    group = group_services.group_create(
         organisation=organisation,
         by=lead,
         facilitators=facilitators,
@@ -163,7 +165,7 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
     # A finished course runs first (members join, sessions happen); ``finish_past_courses`` completes it.
     last = GroupStatus.RUNNING if spec.status == GroupStatus.COMPLETED else spec.status
     for status in STATUS_PATH[: STATUS_PATH.index(last) + 1]:
-        group = services.group_set_status(group=group, status=status, by=lead)
+        group = group_services.group_set_status(group=group, status=status, by=lead)
     return group
 
 
@@ -179,8 +181,8 @@ def finish_past_courses() -> None:
             continue
         facilitator = group.facilitators.first()
         for membership in group.memberships.filter(status=MembershipStatus.ACTIVE):
-            services.membership_complete(membership=membership, by=facilitator)
-        services.group_set_status(group=group, status=GroupStatus.COMPLETED, by=facilitator)
+            membership_services.membership_complete(membership=membership, by=facilitator)
+        group_services.group_set_status(group=group, status=GroupStatus.COMPLETED, by=facilitator)
 
 
 def _memberships(group: SupportGroup, spec: DemoGroup, people: dict[str, User], by: User) -> None:
@@ -193,18 +195,18 @@ def _memberships(group: SupportGroup, spec: DemoGroup, people: dict[str, User], 
     for n in (*spec.active, *(w[0] for w in spec.withdrawn), *spec.waiting):
         user = member(n)
         if user is not None:
-            services.enrol_member(group, user, by=by, via="demo")
+            membership_services.enrol_member(group, user, by=by, via="demo")
     for n, reason, note in spec.withdrawn:
         if people[f"member{n:02d}"].email not in taken:
             membership = Membership.objects.get(group=group, user=people[f"member{n:02d}"])
-            services.membership_withdraw(membership=membership, by=membership.user, reason=reason, note=note)
+            membership_services.membership_withdraw(membership=membership, by=membership.user, reason=reason, note=note)
     for n in spec.requested:
         user = member(n)
         if user is not None:
             # Straight to "asked to join", without e-mailing the demo facilitators at every seeding.
             with transaction.atomic():
-                locked = services._lock(group)
-                services._transition(
+                locked = membership_services.lock_group(group)
+                membership_services._transition(
                     Membership(group=locked, user=user), MembershipStatus.REQUESTED, by=user, via="request"
                 )
 
@@ -220,7 +222,7 @@ def seed() -> dict[str, int]:
             continue
         people = {u.email.split("@")[0]: u for u in User.objects.filter(email__endswith=f"@{spec.domain}")}
         lead = people["lead"]
-        services.starter_curricula_load(organisation=organisation, by=lead)
+        curriculum_services.starter_curricula_load(organisation=organisation, by=lead)
         for group_spec in GROUPS:
             group = _group(organisation, group_spec, people, lead)
             by = people[f"facilitator{group_spec.facilitators[0]}"] if group_spec.facilitators else lead

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from peersupport.models import Organisation, User, time_zone_choices
 
-from . import selectors, services
+from . import selectors
 from .models import (
     Curriculum,
     Facilitation,
@@ -16,6 +16,9 @@ from .models import (
     SupportGroup,
     WithdrawalReason,
 )
+from .services import curricula as curriculum_services
+from .services import groups as group_services
+from .services import membership as membership_services
 
 MAX_UNITS = 40
 MAX_CAPACITY = 500
@@ -33,14 +36,14 @@ class UnitForm(forms.Form):
     topics = forms.CharField(label=_("Topics"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     duration_minutes = forms.IntegerField(
         label=_("Planned duration (minutes)"),
-        min_value=services.MIN_UNIT_MINUTES,
-        max_value=services.MAX_UNIT_MINUTES,
+        min_value=curriculum_services.MIN_UNIT_MINUTES,
+        max_value=curriculum_services.MAX_UNIT_MINUTES,
         initial=90,
     )
 
-    def spec(self) -> services.UnitSpec:
+    def spec(self) -> curriculum_services.UnitSpec:
         data = self.cleaned_data
-        return services.UnitSpec(data["title"], data.get("topics", ""), data["duration_minutes"])
+        return curriculum_services.UnitSpec(data["title"], data.get("topics", ""), data["duration_minutes"])
 
 
 class BaseUnitFormSet(forms.BaseFormSet):
@@ -50,7 +53,7 @@ class BaseUnitFormSet(forms.BaseFormSet):
         "too_many_forms": _("A curriculum has at most %(num)d units."),
     }
 
-    def units(self) -> list[services.UnitSpec]:
+    def units(self) -> list[curriculum_services.UnitSpec]:
         """The units in the order the lead gave (Position), without deleted or blank rows."""
         return [form.spec() for form in self.ordered_forms]
 
@@ -158,7 +161,7 @@ class SupportGroupForm(forms.ModelForm):
         facilitation = data.get("facilitation")
         if facilitation and "facilitators" in data:
             try:
-                services.validate_facilitators(
+                group_services.validate_facilitators(
                     organisation=self.organisation, facilitation=facilitation, facilitators=data["facilitators"]
                 )
             except ValidationError as exc:
@@ -166,7 +169,7 @@ class SupportGroupForm(forms.ModelForm):
         return data
 
     def group_fields(self) -> dict:
-        return {name: value for name, value in self.cleaned_data.items() if name in services.GROUP_FIELDS}
+        return {name: value for name, value in self.cleaned_data.items() if name in group_services.GROUP_FIELDS}
 
 
 class GroupStatusForm(forms.Form):
@@ -175,7 +178,7 @@ class GroupStatusForm(forms.Form):
     def __init__(self, *args, group: SupportGroup, **kwargs):
         super().__init__(*args, **kwargs)
         labels = dict(GroupStatus.choices)
-        self.fields["status"].choices = [(s, labels[s]) for s in services.next_statuses(group)]
+        self.fields["status"].choices = [(s, labels[s]) for s in group_services.next_statuses(group)]
 
 
 class JoinCodeForm(forms.Form):
@@ -196,7 +199,7 @@ class WithdrawForm(forms.Form):
     note = forms.CharField(
         label=_("Anything you would like to tell the facilitators (optional)"),
         required=False,
-        max_length=services.MAX_NOTE_LENGTH,
+        max_length=membership_services.MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -205,6 +208,6 @@ class DeclineForm(forms.Form):
     note = forms.CharField(
         label=_("A note to the member (optional)"),
         required=False,
-        max_length=services.MAX_NOTE_LENGTH,
+        max_length=membership_services.MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )

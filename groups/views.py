@@ -30,6 +30,9 @@ from .forms import (
 )
 from .models import Membership, MembershipStatus, WithdrawalReason
 from .permissions import is_lead, manageable_group, staff_organisation, visible_curriculum
+from .services import curricula as curriculum_services
+from .services import groups as group_services
+from .services import membership as membership_services
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -92,7 +95,7 @@ def curriculum_create(request: HttpRequest, slug: str) -> HttpResponse:
         units = unit_formset(with_more_unit_rows(request.POST))
     elif request.method == "POST" and form.is_valid() and units.is_valid():
         try:
-            curriculum = services.curriculum_create(
+            curriculum = curriculum_services.curriculum_create(
                 organisation=organisation, by=request.user, request=request, units=units.units(), **form.cleaned_data
             )
         except ValidationError as exc:
@@ -118,7 +121,7 @@ def curriculum_new_version(request: HttpRequest, slug: str, curriculum_id: int) 
         units = unit_formset(with_more_unit_rows(request.POST), curriculum=curriculum)
     elif request.method == "POST" and form.is_valid() and units.is_valid():
         try:
-            new = services.curriculum_new_version(
+            new = curriculum_services.curriculum_new_version(
                 curriculum=curriculum, by=request.user, request=request, units=units.units(), **form.cleaned_data
             )
         except ValidationError as exc:
@@ -140,7 +143,7 @@ def curriculum_new_version(request: HttpRequest, slug: str, curriculum_id: int) 
 @require_POST
 def starter_curricula_load(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
-    created = services.starter_curricula_load(organisation=organisation, by=request.user, request=request)
+    created = curriculum_services.starter_curricula_load(organisation=organisation, by=request.user, request=request)
     if created:
         messages.success(
             request,
@@ -176,7 +179,7 @@ def group_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = SupportGroupForm(request.POST or None, organisation=organisation, user=request.user, is_lead=lead)
     if request.method == "POST" and form.is_valid():
         try:
-            group = services.group_create(
+            group = group_services.group_create(
                 organisation=organisation,
                 by=request.user,
                 request=request,
@@ -209,7 +212,7 @@ def group_edit(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
             form.add_error("facilitators", _("You cannot remove yourself. Ask a service lead."))
         else:
             try:
-                services.group_update(
+                group_services.group_update(
                     group=group,
                     by=request.user,
                     request=request,
@@ -237,8 +240,8 @@ def group_detail(request: HttpRequest, slug: str, group_id: int) -> HttpResponse
             "facilitators": list(group.facilitators.order_by("display_name", "email")),
             "roster": selectors.roster(group),
             "status_form": GroupStatusForm(group=group),
-            "next_statuses": services.next_statuses(group),
-            "invitation_url": services.group_invitation_url(group),
+            "next_statuses": group_services.next_statuses(group),
+            "invitation_url": membership_services.group_invitation_url(group),
             "schedule_url": _optional_url("sessions:schedule", organisation.slug, group.pk),
             "contacts_url": _optional_url("sessions:contacts", organisation.slug, group.pk),
             "withdrawal_reasons": WithdrawalReason.choices,
@@ -256,7 +259,7 @@ def group_status(request: HttpRequest, slug: str, group_id: int) -> HttpResponse
         messages.error(request, _("Choose one of the statuses offered."))
     else:
         try:
-            group = services.group_set_status(
+            group = group_services.group_set_status(
                 group=group, status=form.cleaned_data["status"], by=request.user, request=request
             )
         except ValidationError as exc:
@@ -270,7 +273,7 @@ def group_status(request: HttpRequest, slug: str, group_id: int) -> HttpResponse
 @require_POST
 def group_renew_code(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
     group = manageable_group(request, slug, group_id)
-    group = services.group_renew_code(group=group, by=request.user, request=request)
+    group = group_services.group_renew_code(group=group, by=request.user, request=request)
     messages.success(
         request, _("New code: %(code)s. The old code and links no longer work.") % {"code": group.enrolment_code}
     )
@@ -301,7 +304,7 @@ def _membership_action(request: HttpRequest, slug: str, group_id: int, membershi
 @require_POST
 def request_approve(request: HttpRequest, slug: str, group_id: int, membership_id: int) -> HttpResponse:
     def approve(membership):
-        membership = services.request_approve(membership=membership, by=request.user, request=request)
+        membership = membership_services.request_approve(membership=membership, by=request.user, request=request)
         if membership.status == MembershipStatus.ACTIVE:
             return _("%(name)s has a place.") % {"name": membership.user.name}
         return _("The group is full: %(name)s is on the waiting list.") % {"name": membership.user.name}
@@ -314,11 +317,13 @@ def request_approve(request: HttpRequest, slug: str, group_id: int, membership_i
 def request_decline(request: HttpRequest, slug: str, group_id: int, membership_id: int) -> HttpResponse:
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Please keep the note under %(n)s characters.") % {"n": services.MAX_NOTE_LENGTH})
+        messages.error(
+            request, _("Please keep the note under %(n)s characters.") % {"n": membership_services.MAX_NOTE_LENGTH}
+        )
         return redirect("groups:detail", slug, group_id)
 
     def decline(membership):
-        services.request_decline(
+        membership_services.request_decline(
             membership=membership, by=request.user, note=form.cleaned_data["note"], request=request
         )
         return _("Request from %(name)s declined; they have been told.") % {"name": membership.user.name}
@@ -330,7 +335,7 @@ def request_decline(request: HttpRequest, slug: str, group_id: int, membership_i
 @require_POST
 def membership_complete(request: HttpRequest, slug: str, group_id: int, membership_id: int) -> HttpResponse:
     def complete(membership):
-        services.membership_complete(membership=membership, by=request.user, request=request)
+        membership_services.membership_complete(membership=membership, by=request.user, request=request)
         return _("%(name)s is marked as having completed the group.") % {"name": membership.user.name}
 
     return _membership_action(request, slug, group_id, membership_id, complete)
@@ -346,7 +351,9 @@ def membership_remove(request: HttpRequest, slug: str, group_id: int, membership
         return redirect("groups:detail", slug, group_id)
 
     def remove(membership):
-        services.membership_withdraw(membership=membership, by=request.user, request=request, **form.cleaned_data)
+        membership_services.membership_withdraw(
+            membership=membership, by=request.user, request=request, **form.cleaned_data
+        )
         return _("%(name)s is recorded as having left.") % {"name": membership.user.name}
 
     return _membership_action(request, slug, group_id, membership_id, remove)
@@ -372,7 +379,7 @@ def join_code(request: HttpRequest, organisation) -> HttpResponse:
     form = JoinCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.enrol_by_code(
+            membership = membership_services.enrol_by_code(
                 organisation=organisation, code=form.cleaned_data["code"], user=request.user, request=request
             )
         except services.EnrolmentError as exc:
@@ -389,7 +396,7 @@ def join_link(request: HttpRequest, token: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     try:
-        group = services.group_from_token(token)
+        group = membership_services.group_from_token(token)
     except services.EnrolmentError as exc:
         return render(request, "groups/link_invalid.html", {"reason": str(exc)}, status=410)
     organisation = group.organisation
@@ -400,7 +407,7 @@ def join_link(request: HttpRequest, token: str) -> HttpResponse:
     membership = selectors.member_membership(request.user, organisation, group.pk)
     if request.method == "POST":
         try:
-            membership = services.enrol_by_link(token=token, user=request.user, request=request)
+            membership = membership_services.enrol_by_link(token=token, user=request.user, request=request)
         except services.EnrolmentError as exc:
             messages.error(request, str(exc))
         else:
@@ -430,7 +437,7 @@ def ask_to_join(request: HttpRequest, organisation, group_id: int) -> HttpRespon
         messages.error(request, _("That group is not open to requests. Choose one from the list."))
         return redirect("groups:open", organisation.slug)
     try:
-        membership = services.request_to_join(group=group, user=request.user, request=request)
+        membership = membership_services.request_to_join(group=group, user=request.user, request=request)
     except services.EnrolmentError as exc:
         messages.error(request, str(exc))
         return redirect("groups:open", organisation.slug)
@@ -447,7 +454,9 @@ def leave(request: HttpRequest, organisation, group_id: int) -> HttpResponse:
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.membership_withdraw(membership=membership, by=request.user, request=request, **form.cleaned_data)
+            membership_services.membership_withdraw(
+                membership=membership, by=request.user, request=request, **form.cleaned_data
+            )
         except services.EnrolmentError as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:

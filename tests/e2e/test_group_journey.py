@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from groups import services as group_services
 from groups.models import Membership, MembershipStatus, SupportGroup
+from groups.services import curricula as curriculum_services
 from peersupport.models import RoleKind
 from sessions.models import Attendance, AttendanceStatus, GroupSession
 from tests.factories import PASSWORD, ConsentVersionFactory, OrganisationFactory, consenting_member, person
@@ -54,7 +54,7 @@ def test_a_facilitator_schedules_a_course_a_member_joins_by_code_and_is_marked_p
 ):
     org = OrganisationFactory(name="Harbour Peer Support", time_zone=GROUP_ZONE)
     ConsentVersionFactory(organisation=org, version=1)
-    group_services.starter_curricula_load(organisation=org)
+    curriculum_services.starter_curricula_load(organisation=org)
     curriculum = org.curricula.get(title="Owning my story")
     assert curriculum.units.count() >= 8
     facilitator = person(org, RoleKind.FACILITATOR, display_name="Alex Rivers")

@@ -11,8 +11,8 @@ import time
 import pytest
 from django.db import connection
 
-from groups import services
 from groups.models import MembershipEvent, MembershipStatus
+from groups.services import membership as membership_services
 from tests.factories import facilitated_group, membership_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -26,14 +26,14 @@ def test_two_members_leaving_at_once_promote_the_two_waiting_in_order(real_stack
 
     # Widen the window between counting and promoting, so that without the lock both
     # threads would count one free place and promote the same person.
-    count = services._active_count
+    count = membership_services.active_count
 
     def slow_count(g):
         n = count(g)
         time.sleep(0.2)
         return n
 
-    monkeypatch.setattr(services, "_active_count", slow_count)
+    monkeypatch.setattr(membership_services, "active_count", slow_count)
 
     barrier = threading.Barrier(len(leavers))
     errors: list[BaseException] = []
@@ -41,7 +41,7 @@ def test_two_members_leaving_at_once_promote_the_two_waiting_in_order(real_stack
     def leave(membership):
         try:
             barrier.wait(timeout=10)
-            services.membership_withdraw(membership=membership, by=membership.user)
+            membership_services.membership_withdraw(membership=membership, by=membership.user)
         except BaseException as exc:  # noqa: BLE001 (re-raised in the test thread)
             errors.append(exc)
         finally:

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from groups import services
 from groups.models import Curriculum, CurriculumKind, CurriculumUnit
+from groups.services import curricula as curriculum_services
 from peersupport.models import RoleKind
 from tests.factories import CurriculumFactory, OrganisationFactory, facilitated_group, person
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_starter_curricula_are_a_ten_unit_self_management_and_an_eight_unit_anti_stigma_course():
-    entries = {entry["kind"]: entry for entry in services.starter_curricula()}
+    entries = {entry["kind"]: entry for entry in curriculum_services.starter_curricula()}
     assert len(entries[CurriculumKind.SELF_MANAGEMENT]["units"]) == 10
     assert len(entries[CurriculumKind.ANTI_STIGMA]["units"]) == 8
     titles = " ".join(u["title"] + u["topics"] for u in entries[CurriculumKind.ANTI_STIGMA]["units"]).lower()
@@ -25,21 +25,21 @@ def test_the_starter_curricula_are_a_ten_unit_self_management_and_an_eight_unit_
 def test_loading_the_starter_curricula_twice_adds_them_once():
     org = OrganisationFactory()
     lead = person(org, RoleKind.LEAD)
-    created = services.starter_curricula_load(organisation=org, by=lead)
+    created = curriculum_services.starter_curricula_load(organisation=org, by=lead)
     assert [c.kind for c in created] == [CurriculumKind.SELF_MANAGEMENT, CurriculumKind.ANTI_STIGMA]
-    assert services.starter_curricula_load(organisation=org, by=lead) == []
+    assert curriculum_services.starter_curricula_load(organisation=org, by=lead) == []
     assert Curriculum.objects.filter(organisation=org).count() == 2
     assert CurriculumUnit.objects.filter(curriculum__organisation=org).count() == 18
     # Another organisation gets its own copies.
     other = OrganisationFactory()
-    assert len(services.starter_curricula_load(organisation=other)) == 2
+    assert len(curriculum_services.starter_curricula_load(organisation=other)) == 2
 
 
 def test_a_starter_curriculum_already_versioned_is_not_added_again():
     org = OrganisationFactory()
-    first, _ = services.starter_curricula_load(organisation=org)
-    services.curriculum_new_version(curriculum=first, by=None, title="Our own take")
-    assert services.starter_curricula_load(organisation=org) == []
+    first, _ = curriculum_services.starter_curricula_load(organisation=org)
+    curriculum_services.curriculum_new_version(curriculum=first, by=None, title="Our own take")
+    assert curriculum_services.starter_curricula_load(organisation=org) == []
     assert Curriculum.objects.filter(family=first.family).count() == 2
 
 
@@ -57,7 +57,7 @@ def test_a_lead_loads_the_starter_curricula_with_one_click_and_a_second_click_ch
 def test_a_new_version_copies_the_units_and_leaves_the_running_group_on_the_old_one():
     group, _ = facilitated_group()
     old = group.curriculum
-    new = services.curriculum_new_version(
+    new = curriculum_services.curriculum_new_version(
         curriculum=old,
         by=None,
         units=[{"title": "Only class", "topics": "Everything", "duration_minutes": 60}],
@@ -67,7 +67,7 @@ def test_a_new_version_copies_the_units_and_leaves_the_running_group_on_the_old_
     assert old.units.count() == 8
     group.refresh_from_db()
     assert group.curriculum_id == old.pk
-    copied = services.curriculum_new_version(curriculum=new, by=None)
+    copied = curriculum_services.curriculum_new_version(curriculum=new, by=None)
     assert copied.version == old.version + 2
     assert list(copied.units.values_list("title", "duration_minutes")) == [("Only class", 60)]
 
@@ -84,7 +84,7 @@ def test_a_curriculum_needs_a_title_a_known_kind_and_sensible_units():
     ]
     for fields in bad:
         with pytest.raises(ValidationError):
-            services.curriculum_create(organisation=org, by=None, **fields)
+            curriculum_services.curriculum_create(organisation=org, by=None, **fields)
     assert not Curriculum.objects.exists()
 
 

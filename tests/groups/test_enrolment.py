@@ -10,6 +10,8 @@ from django.utils import timezone
 from groups import services
 from groups.models import Audience, GroupStatus, Membership, MembershipEvent, MembershipStatus, WithdrawalReason
 from groups.services import EnrolmentError
+from groups.services import groups as group_services
+from groups.services import membership as membership_services
 from peersupport import services as core_services
 from peersupport.models import AuditEvent, RoleKind
 from tests.factories import (
@@ -31,7 +33,7 @@ def test_a_member_joins_by_code_in_any_case_and_with_spaces():
     group, _ = facilitated_group(status=GroupStatus.RECRUITING)
     member = consenting_member(group.organisation)
     code = group.enrolment_code
-    membership = services.enrol_by_code(
+    membership = membership_services.enrol_by_code(
         organisation=group.organisation, code=f" {code[:4].lower()} {code[4:]} ", user=member
     )
     assert membership.status == MembershipStatus.ACTIVE
@@ -43,8 +45,8 @@ def test_a_member_joins_by_code_in_any_case_and_with_spaces():
 def test_joining_twice_changes_nothing():
     group, _ = facilitated_group()
     member = consenting_member(group.organisation)
-    first = services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
-    second = services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
+    first = membership_services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
+    second = membership_services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
     assert first.pk == second.pk
     assert MembershipEvent.objects.filter(membership=first).count() == 1
 
@@ -54,12 +56,12 @@ def test_a_wrong_code_and_another_organisations_code_get_the_same_message():
     other_org = OrganisationFactory()
     outsider = consenting_member(other_org)
     with pytest.raises(EnrolmentError) as wrong:
-        services.enrol_by_code(
+        membership_services.enrol_by_code(
             organisation=group.organisation, code="ZZZZZZZZ", user=consenting_member(group.organisation)
         )
     with pytest.raises(EnrolmentError) as crossing:
-        services.enrol_by_code(organisation=other_org, code=group.enrolment_code, user=outsider)
-    assert str(wrong.value) == str(crossing.value) == services.no_such_code_message()
+        membership_services.enrol_by_code(organisation=other_org, code=group.enrolment_code, user=outsider)
+    assert str(wrong.value) == str(crossing.value) == membership_services.no_such_code_message()
     assert not Membership.objects.exists()
 
 
@@ -67,8 +69,8 @@ def test_a_member_of_another_organisation_cannot_join_even_if_asked_for_the_righ
     group, _ = facilitated_group()
     outsider = consenting_member(OrganisationFactory())
     with pytest.raises(EnrolmentError) as exc:
-        services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=outsider)
-    assert str(exc.value) == services.no_such_code_message()
+        membership_services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=outsider)
+    assert str(exc.value) == membership_services.no_such_code_message()
     assert not Membership.objects.exists()
 
 
@@ -76,14 +78,14 @@ def test_joining_needs_the_member_role_and_active_consent():
     group, facilitator = facilitated_group()
     org = group.organisation
     with pytest.raises(EnrolmentError, match="Only members"):
-        services.enrol_member(group, facilitator, by=facilitator, via="test")
+        membership_services.enrol_member(group, facilitator, by=facilitator, via="test")
     no_consent = person(org, RoleKind.MEMBER)
     with pytest.raises(EnrolmentError, match="give your consent"):
-        services.enrol_member(group, no_consent, by=no_consent, via="test")
+        membership_services.enrol_member(group, no_consent, by=no_consent, via="test")
     withdrawn = consenting_member(org)
     core_services.consent_withdraw(user=withdrawn, organisation=org)
     with pytest.raises(EnrolmentError, match="give your consent"):
-        services.enrol_member(group, withdrawn, by=withdrawn, via="test")
+        membership_services.enrol_member(group, withdrawn, by=withdrawn, via="test")
     assert not Membership.objects.exists()
 
 
@@ -92,7 +94,7 @@ def test_groups_that_are_not_recruiting_or_running_take_no_members(status):
     group, _ = facilitated_group(status=status)
     member = consenting_member(group.organisation)
     with pytest.raises(EnrolmentError):
-        services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
+        membership_services.enrol_by_code(organisation=group.organisation, code=group.enrolment_code, user=member)
     assert not Membership.objects.exists()
 
 
@@ -101,11 +103,11 @@ def test_a_youth_group_admits_members_aged_14_to_24_by_year_of_birth():
     year = timezone.localdate().year
     for age in (14, 24):
         member = consenting_member(group.organisation, year_of_birth=year - age)
-        assert services.enrol_member(group, member, by=member, via="test").status == MembershipStatus.ACTIVE
+        assert membership_services.enrol_member(group, member, by=member, via="test").status == MembershipStatus.ACTIVE
     for age in (13, 25):
         member = consenting_member(group.organisation, year_of_birth=year - age)
         with pytest.raises(EnrolmentError) as exc:
-            services.enrol_member(group, member, by=member, via="test")
+            membership_services.enrol_member(group, member, by=member, via="test")
         assert "aged 14 to 24" in str(exc.value) and f"you are {age}" in str(exc.value)
 
 
@@ -113,7 +115,7 @@ def test_a_member_without_a_year_of_birth_is_asked_to_add_it_for_a_youth_group()
     group, _ = facilitated_group(audience=Audience.YOUTH)
     member = consenting_member(group.organisation)
     with pytest.raises(EnrolmentError) as exc:
-        services.enrol_member(group, member, by=member, via="test")
+        membership_services.enrol_member(group, member, by=member, via="test")
     assert "Add your year of birth in your profile" in str(exc.value)
 
 
@@ -121,8 +123,8 @@ def test_a_full_group_puts_newcomers_on_the_waiting_list_in_order():
     group, _ = facilitated_group(capacity=1)
     membership_in(group)
     first, second = consenting_member(group.organisation), consenting_member(group.organisation)
-    a = services.enrol_member(group, first, by=first, via="code")
-    b = services.enrol_member(group, second, by=second, via="code")
+    a = membership_services.enrol_member(group, first, by=first, via="code")
+    b = membership_services.enrol_member(group, second, by=second, via="code")
     assert (a.status, b.status) == (MembershipStatus.WAITLISTED, MembershipStatus.WAITLISTED)
     assert a.waitlisted_at < b.waitlisted_at
     assert group.memberships.filter(status=MembershipStatus.ACTIVE).count() == 1
@@ -135,7 +137,7 @@ def test_leaving_promotes_the_first_waiting_member_and_emails_them_after_commit(
     first = membership_in(group, MembershipStatus.WAITLISTED)
     second = membership_in(group, MembershipStatus.WAITLISTED)
     with on_commit():
-        services.membership_withdraw(
+        membership_services.membership_withdraw(
             membership=leaver, by=leaver.user, reason=WithdrawalReason.TIME_OR_PLACE, note="Moved shifts."
         )
     leaver.refresh_from_db()
@@ -158,7 +160,7 @@ def test_the_promotion_email_waits_for_the_commit(django_capture_on_commit_callb
     leaver = membership_in(group)
     membership_in(group, MembershipStatus.WAITLISTED)
     with django_capture_on_commit_callbacks() as callbacks:
-        services.membership_withdraw(membership=leaver, by=leaver.user)
+        membership_services.membership_withdraw(membership=leaver, by=leaver.user)
     assert len(callbacks) >= 1  # queued, not yet sent
     assert mail.outbox == []
 
@@ -168,7 +170,7 @@ def test_leaving_the_waiting_list_promotes_nobody():
     membership_in(group)
     waiting = membership_in(group, MembershipStatus.WAITLISTED)
     behind = membership_in(group, MembershipStatus.WAITLISTED)
-    services.membership_withdraw(membership=waiting, by=waiting.user)
+    membership_services.membership_withdraw(membership=waiting, by=waiting.user)
     behind.refresh_from_db()
     assert behind.status == MembershipStatus.WAITLISTED
 
@@ -177,9 +179,9 @@ def test_a_bad_withdrawal_reason_changes_nothing():
     group, _ = facilitated_group()
     membership = membership_in(group)
     with pytest.raises(ValidationError):
-        services.membership_withdraw(membership=membership, by=membership.user, reason="bored")
+        membership_services.membership_withdraw(membership=membership, by=membership.user, reason="bored")
     with pytest.raises(ValidationError):
-        services.membership_withdraw(membership=membership, by=membership.user, note="x" * 2001)
+        membership_services.membership_withdraw(membership=membership, by=membership.user, note="x" * 2001)
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.ACTIVE
     assert membership.events.count() == 1
@@ -188,17 +190,17 @@ def test_a_bad_withdrawal_reason_changes_nothing():
 def test_leaving_twice_is_refused_with_a_message():
     group, _ = facilitated_group()
     membership = membership_in(group)
-    services.membership_withdraw(membership=membership, by=membership.user)
+    membership_services.membership_withdraw(membership=membership, by=membership.user)
     with pytest.raises(EnrolmentError, match="already left"):
-        services.membership_withdraw(membership=membership, by=membership.user)
+        membership_services.membership_withdraw(membership=membership, by=membership.user)
 
 
 def test_a_member_who_left_can_join_again_and_keeps_their_history():
     group, _ = facilitated_group()
     membership = membership_in(group)
     first_joined = membership.joined_at
-    services.membership_withdraw(membership=membership, by=membership.user, reason=WithdrawalReason.HEALTH)
-    again = services.enrol_member(group, membership.user, by=membership.user, via="code")
+    membership_services.membership_withdraw(membership=membership, by=membership.user, reason=WithdrawalReason.HEALTH)
+    again = membership_services.enrol_member(group, membership.user, by=membership.user, via="code")
     assert again.pk == membership.pk
     assert again.status == MembershipStatus.ACTIVE
     assert again.joined_at == first_joined
@@ -211,27 +213,27 @@ def test_a_facilitator_marks_an_active_member_completed_without_promoting_anyone
     group, facilitator = facilitated_group(capacity=1)
     membership = membership_in(group)
     waiting = membership_in(group, MembershipStatus.WAITLISTED)
-    services.membership_complete(membership=membership, by=facilitator)
+    membership_services.membership_complete(membership=membership, by=facilitator)
     membership.refresh_from_db()
     waiting.refresh_from_db()
     assert membership.status == MembershipStatus.COMPLETED
     assert waiting.status == MembershipStatus.WAITLISTED
     assert statuses(membership)[-1] == ("active", "completed", "facilitator")
     with pytest.raises(EnrolmentError):
-        services.membership_complete(membership=waiting, by=facilitator)
+        membership_services.membership_complete(membership=waiting, by=facilitator)
     with pytest.raises(EnrolmentError, match="already completed"):
-        services.enrol_member(group, membership.user, by=membership.user, via="code")
+        membership_services.enrol_member(group, membership.user, by=membership.user, via="code")
 
 
 def test_asking_to_join_an_open_group_needs_a_facilitators_yes(on_commit):
     group, facilitator = facilitated_group(open_to_requests=True, status=GroupStatus.RECRUITING)
     member = consenting_member(group.organisation)
     with on_commit():
-        membership = services.request_to_join(group=group, user=member)
+        membership = membership_services.request_to_join(group=group, user=member)
     assert membership.status == MembershipStatus.REQUESTED
     assert [m.to for m in mail.outbox] == [[facilitator.email]]
     with on_commit():
-        membership = services.request_approve(membership=membership, by=facilitator)
+        membership = membership_services.request_approve(membership=membership, by=facilitator)
     assert membership.status == MembershipStatus.ACTIVE
     assert mail.outbox[-1].to == [member.email]
     assert [(f, t, v) for f, t, v in statuses(membership)] == [
@@ -239,23 +241,25 @@ def test_asking_to_join_an_open_group_needs_a_facilitators_yes(on_commit):
         ("requested", "active", "request_approved"),
     ]
     with pytest.raises(EnrolmentError, match="already been answered"):
-        services.request_approve(membership=membership, by=facilitator)
+        membership_services.request_approve(membership=membership, by=facilitator)
 
 
 def test_a_request_to_a_full_group_goes_on_the_waiting_list_when_accepted():
     group, facilitator = facilitated_group(open_to_requests=True, capacity=1)
     membership_in(group)
     member = consenting_member(group.organisation)
-    membership = services.request_to_join(group=group, user=member)
-    assert services.request_approve(membership=membership, by=facilitator).status == MembershipStatus.WAITLISTED
+    membership = membership_services.request_to_join(group=group, user=member)
+    assert (
+        membership_services.request_approve(membership=membership, by=facilitator).status == MembershipStatus.WAITLISTED
+    )
 
 
 def test_a_declined_request_is_kept_with_its_reason_and_the_member_is_told(on_commit):
     group, facilitator = facilitated_group(open_to_requests=True)
     member = consenting_member(group.organisation)
-    membership = services.request_to_join(group=group, user=member)
+    membership = membership_services.request_to_join(group=group, user=member)
     with on_commit():
-        services.request_decline(membership=membership, by=facilitator, note="This group is for carers.")
+        membership_services.request_decline(membership=membership, by=facilitator, note="This group is for carers.")
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.WITHDRAWN
     assert statuses(membership)[-1] == ("requested", "withdrawn", "request_declined")
@@ -265,7 +269,7 @@ def test_a_declined_request_is_kept_with_its_reason_and_the_member_is_told(on_co
 def test_a_group_that_is_not_open_takes_no_requests():
     group, _ = facilitated_group(open_to_requests=False)
     with pytest.raises(EnrolmentError, match="does not take requests"):
-        services.request_to_join(group=group, user=consenting_member(group.organisation))
+        membership_services.request_to_join(group=group, user=consenting_member(group.organisation))
 
 
 def test_requests_to_a_peer_to_peer_group_go_to_the_leads(on_commit):
@@ -280,33 +284,33 @@ def test_requests_to_a_peer_to_peer_group_go_to_the_leads(on_commit):
     )
     lead = person(group.organisation, RoleKind.LEAD)
     with on_commit():
-        services.request_to_join(group=group, user=consenting_member(group.organisation))
+        membership_services.request_to_join(group=group, user=consenting_member(group.organisation))
     assert [m.to for m in mail.outbox] == [[lead.email]]
 
 
 def test_a_member_joins_by_invitation_link_and_a_new_code_retires_old_links():
     group, facilitator = facilitated_group()
     member = consenting_member(group.organisation)
-    token = services.group_invitation_token(group)
-    assert services.enrol_by_link(token=token, user=member).status == MembershipStatus.ACTIVE
-    services.group_renew_code(group=group, by=facilitator)
+    token = membership_services.group_invitation_token(group)
+    assert membership_services.enrol_by_link(token=token, user=member).status == MembershipStatus.ACTIVE
+    group_services.group_renew_code(group=group, by=facilitator)
     with pytest.raises(EnrolmentError, match="replaced"):
-        services.enrol_by_link(token=token, user=consenting_member(group.organisation))
+        membership_services.enrol_by_link(token=token, user=consenting_member(group.organisation))
     with pytest.raises(EnrolmentError, match="not valid"):
-        services.enrol_by_link(token=token + "x", user=member)
+        membership_services.enrol_by_link(token=token + "x", user=member)
 
 
 def test_an_invitation_link_does_not_let_another_organisations_member_in():
     group, _ = facilitated_group()
     outsider = consenting_member(OrganisationFactory())
     with pytest.raises(EnrolmentError):
-        services.enrol_by_link(token=services.group_invitation_token(group), user=outsider)
+        membership_services.enrol_by_link(token=membership_services.group_invitation_token(group), user=outsider)
     assert not Membership.objects.exists()
 
 
 def test_opening_a_recruiting_group_fills_free_places_from_the_waiting_list():
     group, facilitator = facilitated_group(status=GroupStatus.RECRUITING, capacity=1)
     waiting = membership_in(group, MembershipStatus.WAITLISTED)
-    services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
+    group_services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
     waiting.refresh_from_db()
     assert waiting.status == MembershipStatus.ACTIVE

@@ -16,6 +16,8 @@ from groups.models import (
     MembershipStatus,
     SupportGroup,
 )
+from groups.services import curricula as curriculum_services
+from groups.services import groups as group_services
 from peersupport.models import AuditEvent, RoleKind
 from tests.factories import (
     CurriculumFactory,
@@ -48,7 +50,7 @@ def test_a_lead_creates_a_structured_group_in_draft_with_its_facilitators():
     lead = person(org, RoleKind.LEAD)
     f1, f2 = person(org, RoleKind.FACILITATOR), person(org, RoleKind.FACILITATOR)
     curriculum = CurriculumFactory(organisation=org)
-    group = services.group_create(
+    group = group_services.group_create(
         organisation=org, by=lead, facilitators=[f1, f2], curriculum=curriculum, **group_fields()
     )
     assert group.status == GroupStatus.DRAFT
@@ -60,7 +62,7 @@ def test_a_structured_group_without_a_curriculum_is_refused_with_a_message():
     org = OrganisationFactory()
     facilitator = person(org, RoleKind.FACILITATOR)
     with pytest.raises(ValidationError) as exc:
-        services.group_create(organisation=org, by=facilitator, facilitators=[facilitator], **group_fields())
+        group_services.group_create(organisation=org, by=facilitator, facilitators=[facilitator], **group_fields())
     assert "curriculum" in exc.value.message_dict
     assert SupportGroup.objects.count() == 0
 
@@ -69,7 +71,7 @@ def test_a_curriculum_of_another_organisation_is_refused():
     org, other = OrganisationFactory(), OrganisationFactory()
     facilitator = person(org, RoleKind.FACILITATOR)
     with pytest.raises(ValidationError) as exc:
-        services.group_create(
+        group_services.group_create(
             organisation=org,
             by=facilitator,
             facilitators=[facilitator],
@@ -84,7 +86,7 @@ def test_an_unstructured_group_does_not_follow_a_curriculum():
     org = OrganisationFactory()
     facilitator = person(org, RoleKind.FACILITATOR)
     with pytest.raises(ValidationError) as exc:
-        services.group_create(
+        group_services.group_create(
             organisation=org,
             by=facilitator,
             facilitators=[facilitator],
@@ -97,7 +99,7 @@ def test_an_unstructured_group_does_not_follow_a_curriculum():
 def test_a_structured_group_cannot_be_peer_to_peer():
     org = OrganisationFactory()
     with pytest.raises(ValidationError) as exc:
-        services.group_create(
+        group_services.group_create(
             organisation=org,
             by=person(org, RoleKind.LEAD),
             curriculum=CurriculumFactory(organisation=org),
@@ -112,9 +114,9 @@ def test_a_peer_to_peer_group_has_no_facilitator():
     facilitator = person(org, RoleKind.FACILITATOR)
     fields = group_fields(format=GroupFormat.UNSTRUCTURED, facilitation=Facilitation.PEER_TO_PEER)
     with pytest.raises(ValidationError) as exc:
-        services.group_create(organisation=org, by=lead, facilitators=[facilitator], **fields)
+        group_services.group_create(organisation=org, by=lead, facilitators=[facilitator], **fields)
     assert "no facilitator" in exc.value.message_dict["facilitators"][0]
-    group = services.group_create(organisation=org, by=lead, **fields)
+    group = group_services.group_create(organisation=org, by=lead, **fields)
     assert group.facilitators.count() == 0
 
 
@@ -123,7 +125,7 @@ def test_a_peer_led_group_has_one_to_three_facilitators(count):
     org = OrganisationFactory()
     people = [person(org, RoleKind.FACILITATOR) for _ in range(count)]
     with pytest.raises(ValidationError) as exc:
-        services.group_create(
+        group_services.group_create(
             organisation=org,
             by=person(org, RoleKind.LEAD),
             facilitators=people,
@@ -138,7 +140,7 @@ def test_a_facilitator_must_hold_the_facilitator_role_in_that_organisation():
     outsider = person(other, RoleKind.FACILITATOR, display_name="Outside Olly")
     member = person(org, RoleKind.MEMBER, display_name="Member Mo")
     with pytest.raises(ValidationError) as exc:
-        services.group_create(
+        group_services.group_create(
             organisation=org,
             by=person(org, RoleKind.LEAD),
             facilitators=[outsider, member],
@@ -165,18 +167,18 @@ def test_the_database_refuses_a_structured_peer_to_peer_group_and_zero_places():
 def test_status_moves_forward_from_draft_to_completed_or_is_cancelled():
     group, facilitator = facilitated_group(status=GroupStatus.DRAFT)
     for status in (GroupStatus.RECRUITING, GroupStatus.RUNNING, GroupStatus.COMPLETED):
-        group = services.group_set_status(group=group, status=status, by=facilitator)
+        group = group_services.group_set_status(group=group, status=status, by=facilitator)
     assert group.status == GroupStatus.COMPLETED
     with pytest.raises(ValidationError):
-        services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
+        group_services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
     other, _ = facilitated_group(status=GroupStatus.RECRUITING)
-    assert services.group_set_status(group=other, status=GroupStatus.CANCELLED, by=None).status == "cancelled"
+    assert group_services.group_set_status(group=other, status=GroupStatus.CANCELLED, by=None).status == "cancelled"
 
 
 def test_a_group_cannot_skip_or_go_back_a_status():
     group, facilitator = facilitated_group(status=GroupStatus.DRAFT)
     with pytest.raises(ValidationError) as exc:
-        services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
+        group_services.group_set_status(group=group, status=GroupStatus.RUNNING, by=facilitator)
     assert exc.value.message_dict["status"] == ["A draft group cannot become running."]
     group.refresh_from_db()
     assert group.status == GroupStatus.DRAFT
@@ -188,10 +190,10 @@ def test_more_places_promote_the_waiting_list_and_fewer_than_active_members_is_r
     membership_in(group)
     first = membership_in(group, MembershipStatus.WAITLISTED)
     with pytest.raises(ValidationError) as exc:
-        services.group_update(group=group, by=facilitator, capacity=1)
+        group_services.group_update(group=group, by=facilitator, capacity=1)
     assert "capacity" in exc.value.message_dict
     with on_commit():
-        services.group_update(group=group, by=facilitator, capacity=3)
+        group_services.group_update(group=group, by=facilitator, capacity=3)
     first.refresh_from_db()
     assert first.status == MembershipStatus.ACTIVE
     assert MembershipEvent.objects.filter(membership=first, via="promotion").exists()
@@ -199,11 +201,11 @@ def test_more_places_promote_the_waiting_list_and_fewer_than_active_members_is_r
 
 def test_the_curriculum_of_a_running_group_cannot_change():
     group, facilitator = facilitated_group(status=GroupStatus.RUNNING)
-    newer = services.curriculum_new_version(curriculum=group.curriculum, by=None)
+    newer = curriculum_services.curriculum_new_version(curriculum=group.curriculum, by=None)
     with pytest.raises(ValidationError) as exc:
-        services.group_update(group=group, by=facilitator, curriculum=newer)
+        group_services.group_update(group=group, by=facilitator, curriculum=newer)
     assert "curriculum" in exc.value.message_dict
-    services.group_update(group=group, by=facilitator, curriculum=group.curriculum, name="Renamed")
+    group_services.group_update(group=group, by=facilitator, curriculum=group.curriculum, name="Renamed")
     group.refresh_from_db()
     assert group.name == "Renamed"
 
@@ -211,10 +213,10 @@ def test_the_curriculum_of_a_running_group_cannot_change():
 def test_facilitators_are_replaced_on_update_within_the_rules():
     group, facilitator = facilitated_group(format=GroupFormat.UNSTRUCTURED, curriculum=None)
     colleague = person(group.organisation, RoleKind.FACILITATOR)
-    services.group_update(group=group, by=facilitator, facilitators=[facilitator, colleague])
+    group_services.group_update(group=group, by=facilitator, facilitators=[facilitator, colleague])
     assert set(GroupFacilitator.objects.filter(group=group).values_list("user_id", flat=True)) == {
         facilitator.pk,
         colleague.pk,
     }
-    services.group_update(group=group, by=None, facilitators=[], facilitation=Facilitation.PEER_TO_PEER)
+    group_services.group_update(group=group, by=None, facilitators=[], facilitation=Facilitation.PEER_TO_PEER)
     assert not GroupFacilitator.objects.filter(group=group).exists()

@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from groups import services
 from groups.models import (
     Audience,
     CurriculumKind,
@@ -21,6 +20,7 @@ from groups.models import (
     MembershipStatus,
     SupportGroup,
 )
+from groups.services import membership as membership_services
 from peersupport.models import RoleKind
 from tests.factories import (
     CurriculumFactory,
@@ -279,7 +279,7 @@ def test_a_facilitator_marks_completion_and_records_a_leaver_from_the_group_page
 
 def test_the_invitation_link_asks_for_sign_in_then_consent_then_joins(client):
     group, _ = facilitated_group()
-    url = reverse("groups:join_link", args=[services.group_invitation_token(group)])
+    url = reverse("groups:join_link", args=[membership_services.group_invitation_token(group)])
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response.url
     member = person(group.organisation, RoleKind.MEMBER)

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from groups import services
 from groups.models import GroupStatus, MembershipStatus, WithdrawalReason
+from groups.services import membership as membership_services
 from peersupport.models import RoleKind
 from sessions.models import Attendance, AttendanceStatus, GroupSession
 from tests.factories import facilitated_group, membership_in, person
@@ -48,7 +48,7 @@ def populated_group(members: int):
     for _ in range(3):
         membership_in(group, MembershipStatus.WAITLISTED)
     membership_in(group, MembershipStatus.REQUESTED)
-    services.membership_withdraw(membership=left, by=left.user, reason=WithdrawalReason.HEALTH)
+    membership_services.membership_withdraw(membership=left, by=left.user, reason=WithdrawalReason.HEALTH)
     membership_in(group, MembershipStatus.COMPLETED)
     now = timezone.now()
     past = GroupSession.objects.create(
@@ -159,7 +159,7 @@ def test_every_group_page_is_accessible_and_has_no_inline_code(client):
         "leave": (member_membership.user, reverse("groups:leave", args=[slug, group.pk])),
         "join_link": (
             member_membership.user,
-            reverse("groups:join_link", args=[services.group_invitation_token(group)]),
+            reverse("groups:join_link", args=[membership_services.group_invitation_token(group)]),
         ),
     }
     for name, (user, url) in pages.items():

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from groups.models import Curriculum, GroupStatus, Membership, MembershipStatus, SupportGroup
+from groups.services.membership import group_invitation_token
 from peersupport.models import Role, RoleKind
 from tests.factories import (
     OrganisationFactory,
@@ -155,8 +156,6 @@ def test_a_member_of_organisation_a_cannot_see_or_join_organisation_bs_groups(cl
     response = client.post(reverse("groups:join_code", args=[org_a.slug]), {"code": group_b.enrolment_code})
     assert "There is no group with that code" in response.content.decode()
     # B's invitation link is a 404 too.
-    from groups.services import group_invitation_token
-
     assert client.get(reverse("groups:join_link", args=[group_invitation_token(group_b)])).status_code == 404
     assert client.post(reverse("groups:join_link", args=[group_invitation_token(group_b)])).status_code == 404
     assert not Membership.objects.filter(group=group_b).exists()

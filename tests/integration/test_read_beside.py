@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from groups import services as group_services
+from groups.services import membership as membership_services
 from outcomes import aggregation, engine
 from outcomes.models import ChangeSummary, CohortState, FlowSummary, OutcomeSummary
 from sessions import services as session_services
@@ -52,7 +52,7 @@ def organisation():
         )
         present = {member.pk: "present" for member in members[: 2 + i % 2]}
         session_services.attendance_record(session=session, statuses=present, by=facilitator)
-        group_services.membership_withdraw(membership=members[-1], by=facilitator, reason="health")
+        membership_services.membership_withdraw(membership=members[-1], by=facilitator, reason="health")
         first = first or (group, facilitator)
     return organisation, first
 
@@ -109,7 +109,7 @@ def test_inside_a_callers_transaction_a_recompute_sees_its_uncommitted_rows(ever
     with transaction.atomic():
         joined = active_member(group)
         answered(joined, "baseline", 30)
-        group_services.membership_withdraw(membership=joined, by=facilitator, reason="feeling_better")
+        membership_services.membership_withdraw(membership=joined, by=facilitator, reason="feeling_better")
         aggregation.recompute_all(organisation_id=organisation.pk)  # a second connection would not see them
         whole = FlowSummary.objects.get(cohort__organisation=organisation, cohort__dimension="organisation")
         assert whole.withdrawn == 4 and whole.withdrawal_reasons.get("feeling_better") == 1

@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from groups import services as group_services
 from groups.models import GroupFormat
+from groups.services import membership as membership_services
 from outcomes import aggregation, engine, group_data
 from outcomes.models import Assessment, CohortState, GroupData, GroupDataChange, OutcomeSummary, Response
 from sessions import services as session_services
@@ -124,7 +124,7 @@ def test_every_change_to_a_groups_data_is_seen_by_the_next_read(organisation_wit
     changes = [
         (g0, lambda: answered(m0[0], "follow_up_3", 31)),  # a response
         (g1, lambda: session_services.attendance_record(session=s1, statuses={m1[0].pk: "present"}, by=f1)),
-        (g2, lambda: group_services.membership_withdraw(membership=m2[1], by=f2, reason="health")),
+        (g2, lambda: membership_services.membership_withdraw(membership=m2[1], by=f2, reason="health")),
         (g3, lambda: session_services.session_cancel(session=s3, by=f3)),  # no longer offered
         (g3, lambda: session_services.schedule_generate(group=g3, rule=weekly(g3, count=2), by=f3)),
         (g0, lambda: Response.objects.filter(assessment__membership=m0[1], assessment__time_point="post").delete()),

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from groups import services as group_services
 from groups.models import GroupFormat, GroupStatus
+from groups.services import groups as group_services
+from groups.services import membership as membership_services
 from outcomes import aggregation
 from outcomes.models import CohortState, FlowSummary, GroupData, GroupDataChange, OutcomeSummary
 from outcomes.tasks import sweep_stale_cohorts
@@ -59,7 +60,7 @@ def test_saving_a_register_refreshes_the_groups_attendance_figures(computed_grou
 def test_a_withdrawal_refreshes_the_flow(computed_group, on_commit):
     group, facilitator, members, _ = computed_group
     with on_commit():
-        group_services.membership_withdraw(membership=members[2], by=facilitator, reason="health")
+        membership_services.membership_withdraw(membership=members[2], by=facilitator, reason="health")
     flow = own_flow(group)
     assert flow.withdrawn == 1
     assert flow.withdrawal_reasons == {"health": 1}
