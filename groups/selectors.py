@@ -1,20 +1,20 @@
 """Reads for curricula, groups and membership.
 
-Counts, the next session and the attendance rate are subqueries on the group
-row, so a list or a roster takes a fixed number of queries whatever its size.
+Counts are subqueries on the group row, so a list or a roster takes a fixed
+number of queries whatever its size. Figures other apps hold (the next session
+and attendance, from ``sessions``) are added the same way through ``hooks``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, NullIf
-from django.utils import timezone
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from peersupport.models import Organisation, RoleKind, User
-from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
 
+from . import hooks
 from .models import (
     Curriculum,
     CurriculumUnit,
@@ -30,35 +30,24 @@ CURRENT_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.WAITLISTED, Member
 OPEN_STATUSES = (GroupStatus.RECRUITING, GroupStatus.RUNNING)
 
 
-def _count(queryset: QuerySet, by: str) -> Coalesce:
+def subquery_count(queryset: QuerySet, by: str) -> Coalesce:
     """COUNT(*) of ``queryset`` per ``by`` as a scalar subquery (0 when there are none)."""
     rows = queryset.order_by().values(by).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(rows[:1], output_field=IntegerField()), Value(0))
 
 
 def with_figures(groups: QuerySet[SupportGroup]) -> QuerySet[SupportGroup]:
-    """Annotate each group with ``active_count``, ``waitlist_count``, ``request_count``,
-    ``next_session_at`` (the next scheduled start, UTC) and ``attendance_rate``
-    (per cent of recorded attendance marked present, unrounded; None before any is recorded).
+    """Annotate each group with ``active_count``, ``waitlist_count``, ``request_count`` and what other apps
+    add through ``hooks`` (with ``sessions``: ``next_session_at`` and ``attendance_rate``, see
+    ``sessions.selectors.groups_with_session_figures``).
     """
     memberships = Membership.objects.filter(group=OuterRef("pk"))
-    attendance = Attendance.objects.filter(session__group=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
-    next_start = (
-        GroupSession.objects.filter(group=OuterRef("pk"), status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now())
-        .order_by("starts_at")
-        .values("starts_at")[:1]
-    )
-    return groups.annotate(
-        active_count=_count(memberships.filter(status=MembershipStatus.ACTIVE), "group"),
-        waitlist_count=_count(memberships.filter(status=MembershipStatus.WAITLISTED), "group"),
-        request_count=_count(memberships.filter(status=MembershipStatus.REQUESTED), "group"),
-        attendance_recorded=_count(attendance, "session__group"),
-        attendance_present=_count(attendance.filter(status=AttendanceStatus.PRESENT), "session__group"),
-        next_session_at=Subquery(next_start),
-    ).annotate(
-        attendance_rate=Cast(F("attendance_present"), FloatField())
-        * 100.0
-        / NullIf(Cast(F("attendance_recorded"), FloatField()), Value(0.0)),
+    return hooks.annotate_groups(
+        groups.annotate(
+            active_count=subquery_count(memberships.filter(status=MembershipStatus.ACTIVE), "group"),
+            waitlist_count=subquery_count(memberships.filter(status=MembershipStatus.WAITLISTED), "group"),
+            request_count=subquery_count(memberships.filter(status=MembershipStatus.REQUESTED), "group"),
+        )
     )
 
 
@@ -90,21 +79,14 @@ class Roster:
 def roster(group: SupportGroup) -> Roster:
     """Everyone who has been in the group, by status, in one query.
 
-    Each membership carries ``sessions_present`` and ``sessions_recorded`` and
-    ``last_via`` (how its latest status change happened, e.g. ``request_declined``).
-    Waiting lists are in promotion order.
+    Each membership carries ``last_via`` (how its latest status change happened, e.g. ``request_declined``)
+    and what other apps add through ``hooks`` (with ``sessions``: ``sessions_present`` and
+    ``sessions_recorded``). Waiting lists are in promotion order.
     """
-    attendance = Attendance.objects.filter(membership=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
     last_via = MembershipEvent.objects.filter(membership=OuterRef("pk")).order_by("-at", "-id").values("via")[:1]
-    rows = (
-        group.memberships.select_related("user")
-        .annotate(
-            sessions_recorded=_count(attendance, "membership"),
-            sessions_present=_count(attendance.filter(status=AttendanceStatus.PRESENT), "membership"),
-            last_via=Subquery(last_via),
-        )
-        .order_by("waitlisted_at", "created_at", "pk")
-    )
+    rows = hooks.annotate_memberships(
+        group.memberships.select_related("user").annotate(last_via=Subquery(last_via))
+    ).order_by("waitlisted_at", "created_at", "pk")
     result = Roster()
     for membership in rows:
         getattr(result, membership.status).append(membership)
@@ -134,24 +116,17 @@ def waitlist(group: SupportGroup) -> QuerySet[Membership]:
 
 def member_groups(user: User, organisation: Organisation) -> QuerySet[Membership]:
     """The user's current memberships in the organisation (active, waiting or asked), with the group,
-    ``waitlist_position`` (1 = next to be offered a place) and the group's ``next_session_at``.
+    ``waitlist_position`` (1 = next to be offered a place) and what other apps add through ``hooks`` (with
+    ``sessions``: the group's ``next_session_at``).
     """
     ahead = Membership.objects.filter(
         group=OuterRef("group"), status=MembershipStatus.WAITLISTED, waitlisted_at__lte=OuterRef("waitlisted_at")
     ).filter(Q(waitlisted_at__lt=OuterRef("waitlisted_at")) | Q(pk__lte=OuterRef("pk")))
-    next_start = (
-        GroupSession.objects.filter(
-            group=OuterRef("group"), status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now()
-        )
-        .order_by("starts_at")
-        .values("starts_at")[:1]
-    )
-    return (
+    return hooks.annotate_memberships(
         Membership.objects.filter(user=user, group__organisation=organisation, status__in=CURRENT_STATUSES)
         .select_related("group", "group__organisation")
-        .annotate(waitlist_position=_count(ahead, "group"), next_session_at=Subquery(next_start))
-        .order_by("group__name", "pk")
-    )
+        .annotate(waitlist_position=subquery_count(ahead, "group"))
+    ).order_by("group__name", "pk")
 
 
 def member_past_groups(user: User, organisation: Organisation) -> QuerySet[Membership]:
@@ -194,8 +169,8 @@ def curricula_of(organisation: Organisation) -> QuerySet[Curriculum]:
     return (
         Curriculum.objects.filter(organisation=organisation)
         .annotate(
-            unit_count=_count(CurriculumUnit.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
-            group_count=_count(SupportGroup.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
+            unit_count=subquery_count(CurriculumUnit.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
+            group_count=subquery_count(SupportGroup.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
         )
         .select_related("created_by")
         .order_by("title", "family", "-version")

@@ -6,3 +6,12 @@ class GroupSessionsConfig(AppConfig):
     name = "sessions"
     label = "group_sessions"
     verbose_name = "Group sessions"
+
+    def ready(self) -> None:
+        from groups import hooks
+
+        from . import selectors
+
+        # The groups pages show the next session and attendance without groups importing this app.
+        hooks.add_group_figures(selectors.groups_with_session_figures)
+        hooks.add_membership_figures(selectors.memberships_with_session_figures)

@@ -9,10 +9,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, NullIf
 from django.utils import timezone
 
 from groups.models import GroupFacilitator, Membership, MembershipStatus, SupportGroup
+from groups.selectors import subquery_count
 from peersupport.models import ConsentDecision, Organisation, User
 from peersupport.selectors import consent_current_version
 
@@ -46,6 +48,48 @@ def location(session: GroupSession) -> str:
 def link_is_open(session: GroupSession, *, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     return session.starts_at - LINK_OPENS_BEFORE <= now <= session.ends_at
+
+
+# --- Figures on the groups' pages (registered with groups.hooks in apps.py) ------------------------
+
+
+def _next_start(group_ref: str) -> Subquery:
+    return Subquery(
+        GroupSession.objects.filter(
+            group=OuterRef(group_ref), status=SessionStatus.SCHEDULED, starts_at__gte=timezone.now()
+        )
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+
+
+def groups_with_session_figures(groups: QuerySet[SupportGroup]) -> QuerySet[SupportGroup]:
+    """Annotate groups with ``next_session_at`` (the next scheduled start, UTC), ``attendance_recorded``,
+    ``attendance_present`` and ``attendance_rate`` (per cent of recorded attendance marked present,
+    unrounded; None before any is recorded), as subqueries.
+    """
+    attendance = Attendance.objects.filter(session__group=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    return groups.annotate(
+        attendance_recorded=subquery_count(attendance, "session__group"),
+        attendance_present=subquery_count(attendance.filter(status=AttendanceStatus.PRESENT), "session__group"),
+        next_session_at=_next_start("pk"),
+    ).annotate(
+        attendance_rate=Cast(F("attendance_present"), FloatField())
+        * 100.0
+        / NullIf(Cast(F("attendance_recorded"), FloatField()), Value(0.0)),
+    )
+
+
+def memberships_with_session_figures(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+    """Annotate memberships with ``sessions_recorded`` and ``sessions_present`` (their own attendance at
+    scheduled sessions) and their group's ``next_session_at``, as subqueries.
+    """
+    attendance = Attendance.objects.filter(membership=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    return memberships.annotate(
+        sessions_recorded=subquery_count(attendance, "membership"),
+        sessions_present=subquery_count(attendance.filter(status=AttendanceStatus.PRESENT), "membership"),
+        next_session_at=_next_start("group"),
+    )
 
 
 # --- Consent, in bulk ----------------------------------------------------------------

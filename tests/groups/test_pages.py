@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -119,6 +120,10 @@ def test_the_group_list_shows_size_waiting_list_next_session_and_attendance(clie
     # 8 recorded, every 4th absent (i = 0, 4): 6 of 8 present = 75%.
     assert "75% present" in figures
     assert "1 request" in html
+    # The next session (tomorrow) comes from the sessions app through groups.hooks.
+    assert 'Next session</dt><dd class="mb-0">none planned' not in figures
+    next_start = group.sessions.get(sequence=2).starts_at.astimezone(ZoneInfo(group.time_zone))
+    assert f'Next session</dt><dd class="mb-0">{next_start:%a %-d %b, %H:%M}</dd>' in figures
 
 
 def test_the_roster_shows_active_waiting_left_with_reasons_and_completed(client):
