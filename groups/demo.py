@@ -1,13 +1,15 @@
 """Demo groups in each demo organisation, seeded through the services so their history is real.
 
-Called from ``peersupport.demo.seed()`` after the people exist and before the
-sessions are seeded. Idempotent: the starter curricula are found by family,
-groups by name and memberships by (group, person), so a second run adds nothing.
+``seed_demo`` calls ``seed(organisations)`` after the people exist and before the
+sessions are seeded, and ``finish(organisations)`` once every app has seeded.
+Idempotent: the starter curricula are found by family, groups by name and
+memberships by (group, person), so a second run adds nothing.
 No sessions here: ``sessions.demo`` adds those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -162,7 +164,7 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
         curriculum=_curriculum(organisation, spec.curriculum_kind) if spec.curriculum_kind else None,
         **spec.extra,
     )
-    # A finished course runs first (members join, sessions happen); ``finish_past_courses`` completes it.
+    # A finished course runs first (members join, sessions happen); ``finish`` completes it.
     last = GroupStatus.RUNNING if spec.status == GroupStatus.COMPLETED else spec.status
     for status in STATUS_PATH[: STATUS_PATH.index(last) + 1]:
         group = group_services.group_set_status(group=group, status=status, by=lead)
@@ -170,13 +172,9 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
 
 
 @transaction.atomic
-def finish_past_courses() -> None:
+def finish(organisations: Sequence[Organisation]) -> None:
     """Mark the finished demo course's members completed, then the group (after its sessions are seeded)."""
-    from peersupport.demo import ORGANISATIONS
-
-    for group in SupportGroup.objects.filter(
-        organisation__slug__in=[spec.slug for spec in ORGANISATIONS], status=GroupStatus.RUNNING
-    ):
+    for group in SupportGroup.objects.filter(organisation__in=organisations, status=GroupStatus.RUNNING):
         if not is_past_course(group):
             continue
         facilitator = group.facilitators.first()
@@ -211,16 +209,21 @@ def _memberships(group: SupportGroup, spec: DemoGroup, people: dict[str, User], 
                 )
 
 
-@transaction.atomic
-def seed() -> dict[str, int]:
-    """Create (or find) the demo curricula, groups and memberships. Returns counts for the printout."""
-    from peersupport.demo import ORGANISATIONS
+def _people(organisation: Organisation) -> dict[str, User]:
+    """The organisation's demo people by the part of their e-mail address before the @ (lead, member01, …).
 
-    for spec in ORGANISATIONS:
-        organisation = Organisation.objects.filter(slug=spec.slug).first()
-        if organisation is None:
-            continue
-        people = {u.email.split("@")[0]: u for u in User.objects.filter(email__endswith=f"@{spec.domain}")}
+    Someone who joined later with the same name before the @ does not displace a demo account: the demo's
+    accounts were created first, and the lowest id wins.
+    """
+    people = User.objects.filter(roles__organisation=organisation).distinct().order_by("-pk")
+    return {user.email.split("@")[0]: user for user in people}
+
+
+@transaction.atomic
+def seed(organisations: Sequence[Organisation]) -> dict[str, int]:
+    """Create (or find) the demo curricula, groups and memberships. Returns counts for the printout."""
+    for organisation in organisations:
+        people = _people(organisation)
         lead = people["lead"]
         curriculum_services.starter_curricula_load(organisation=organisation, by=lead)
         for group_spec in GROUPS:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
 
 from groups import demo as groups_demo
 from groups.models import GroupStatus, Membership, MembershipStatus, SupportGroup
-from peersupport.demo import ORGANISATIONS
+from peersupport.models import Organisation
 from sessions.models import SessionStatus
 
 from .aggregation import recompute_all
@@ -90,12 +91,11 @@ def _group_window(group: SupportGroup) -> tuple[dt.datetime | None, dt.datetime 
 
 
 @transaction.atomic
-def seed() -> dict[str, int]:
+def seed(organisations: Sequence[Organisation]) -> dict[str, int]:
     now = timezone.now()
-    slugs = [spec.slug for spec in ORGANISATIONS]
     # Only the demo's own groups: a group someone added later is left for its lead to plan.
     names = [spec.name for spec in groups_demo.GROUPS]
-    groups = SupportGroup.objects.filter(organisation__slug__in=slugs, name__in=names).exclude(
+    groups = SupportGroup.objects.filter(organisation__in=organisations, name__in=names).exclude(
         status__in=[GroupStatus.DRAFT, GroupStatus.CANCELLED]
     )
     for group in groups.order_by("pk"):

@@ -1,7 +1,9 @@
-"""Demo data: two organisations, so a visitor can see that nothing crosses between them.
+"""Demo data of the core app: two organisations, so a visitor can see that nothing crosses between them,
+with their people, roles and consent.
 
-Idempotent: every row is looked up by a natural key before it is created, so
-running ``seed_demo`` twice leaves the same rows.
+``seed_demo`` calls ``seed()`` here, then the ``demo`` module of each feature app in turn, passing the
+organisations in: this app imports none of them. Idempotent: every row is looked up by a natural key before
+it is created, so running ``seed_demo`` twice leaves the same rows.
 """
 
 from __future__ import annotations
@@ -78,16 +80,19 @@ def _user(email: str, display_name: str, password_hash: str, time_zone: str) -> 
 
 
 @transaction.atomic
-def seed() -> dict[str, int]:
-    """Create (or find) the demo rows. Returns the count of each kind, for the printout."""
+def seed() -> tuple[list[Organisation], dict[str, int]]:
+    """Create (or find) the demo organisations and people. Returns the organisations and the count of each
+    kind of row, for the printout."""
     # Hash once: the same password for every demo account, and seeding stays fast.
     password_hash = make_password(DEMO_PASSWORD)
     today = dt.date.today()
+    organisations = []
     for spec in ORGANISATIONS:
         org, _ = Organisation.objects.get_or_create(
             slug=spec.slug,
             defaults={"name": spec.name, "time_zone": spec.time_zone, "crisis_support_text": spec.crisis},
         )
+        organisations.append(org)
         version, _ = ConsentVersion.objects.get_or_create(
             organisation=org,
             version=1,
@@ -116,21 +121,9 @@ def seed() -> dict[str, int]:
         defaults={"display_name": "Site operator", "password": password_hash, "is_staff": True, "is_superuser": True},
     )
     EmailAddress.objects.get_or_create(user=staff, email=STAFF_EMAIL, defaults={"verified": True, "primary": True})
-    # Curricula, groups and memberships; then sessions for those groups; then plans and answers.
-    from groups import demo as groups_demo
-    from outcomes import demo as outcomes_demo
-    from sessions import demo as sessions_demo
-
-    group_counts = groups_demo.seed()
-    session_counts = sessions_demo.seed()
-    outcome_counts = outcomes_demo.seed()
-    groups_demo.finish_past_courses()
-    return {
+    return organisations, {
         "organisations": Organisation.objects.count(),
         "users": User.objects.count(),
         "roles": Role.objects.count(),
         "consent decisions": ConsentDecision.objects.count(),
-        **group_counts,
-        **session_counts,
-        **outcome_counts,
     }

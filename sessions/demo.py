@@ -1,6 +1,6 @@
 """Demo sessions for the demo groups: past sessions with registers and logs, and upcoming ones.
 
-Called from ``peersupport.demo.seed()`` after the groups are seeded. Idempotent:
+``seed_demo`` calls ``seed(organisations)`` after the groups are seeded. Idempotent:
 a group that already has sessions is left alone, so a second run adds nothing and
 the dates chosen on the first run (relative to that day) stay as they are. Without
 demo groups (groups not seeded yet) it does nothing.
@@ -9,6 +9,7 @@ demo groups (groups not seeded yet) it does nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,12 +30,6 @@ DEMO_NOTES = [
     "Good discussion of early warning signs; everyone took part.",
     "One member was upset; the facilitator offered a call afterwards.",
 ]
-
-
-def _demo_organisations() -> list[Organisation]:
-    from peersupport.demo import ORGANISATIONS
-
-    return list(Organisation.objects.filter(slug__in=[spec.slug for spec in ORGANISATIONS]))
 
 
 def _rule(group: SupportGroup, today: dt.date) -> recurrence.Rule:
@@ -98,11 +93,11 @@ def _history(group: SupportGroup, sessions: list[GroupSession], now: dt.datetime
 
 
 @transaction.atomic
-def seed() -> dict[str, int]:
-    """Sessions for each demo group that has none yet. Returns counts for the printout."""
+def seed(organisations: Sequence[Organisation]) -> dict[str, int]:
+    """Sessions for each group of the organisations that has none yet. Returns counts for the printout."""
     now = timezone.now()
     today = timezone.localdate(now)
-    for organisation in _demo_organisations():
+    for organisation in organisations:
         services.fidelity_items_for(organisation)
         groups = (
             SupportGroup.objects.filter(organisation=organisation)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.utils import timezone
 
 from groups.models import Facilitation as FacilitationKind
 from groups.models import GroupFacilitator, GroupFormat, Membership, MembershipStatus, SupportGroup
-from peersupport import demo as core_demo
 from peersupport.models import Organisation, RoleKind, User
 from sessions import demo
 from sessions.models import Attendance, GroupSession, SessionLog
@@ -30,8 +32,12 @@ def row_counts() -> dict[str, int]:
     }
 
 
+def seed_demo() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+
+
 def demo_groups():
-    core_demo.seed()
+    seed_demo()
     org = Organisation.objects.get(slug="northbridge")
     members = list(User.objects.filter(roles__organisation=org, roles__kind=RoleKind.MEMBER).order_by("email"))
     facilitator = User.objects.get(email="facilitator1@northbridge.example")
@@ -50,14 +56,15 @@ def demo_groups():
     return led, p2p
 
 
-def test_without_demo_organisations_the_sessions_seed_does_nothing():
-    SupportGroupFactory()  # not a demo organisation's group
-    demo.seed()
-    assert not GroupSession.objects.exists()
+def test_the_sessions_seed_leaves_groups_of_other_organisations_alone():
+    other = SupportGroupFactory(status="running")  # not a demo organisation's group
+    seed_demo()
+    assert GroupSession.objects.exists()
+    assert not other.sessions.exists()
 
 
 def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_none():
-    core_demo.seed()
+    seed_demo()
     assert GroupSession.objects.exists()
     for group in SupportGroup.objects.filter(sessions__isnull=False).distinct():
         logs = SessionLog.objects.filter(session__group=group)
@@ -69,10 +76,10 @@ def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_non
 
 def test_demo_sessions_have_history_for_facilitated_groups_and_running_twice_changes_nothing():
     led, p2p = demo_groups()
-    demo.seed()
+    demo.seed([led.organisation])
     first = row_counts()
-    demo.seed()
-    core_demo.seed()
+    demo.seed([led.organisation])
+    seed_demo()
     assert row_counts() == first
     now = timezone.now()
     assert led.sessions.count() == 8 and led.sessions.filter(unit__isnull=True).count() == 0
