@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import RoleKind, User, time_zone_choices
+from .models import Organisation, RoleKind, User, time_zone_choices
 
 
 class InvitationForm(forms.Form):
@@ -34,3 +34,27 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "year_of_birth", "preferred_language", "time_zone"]
+
+
+class OrganisationSettingsForm(forms.ModelForm):
+    """The settings a lead changes on the organisation's settings page (each change audited)."""
+
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name",
+            "time_zone",
+            "crisis_support_text",
+            "alert_escalation_hours",
+            "out_of_hours_contact_name",
+            "out_of_hours_contact_email",
+        ]
+        widgets = {"crisis_support_text": forms.Textarea(attrs={"rows": 4})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("out_of_hours_contact_email") and not data.get("out_of_hours_contact_name", "").strip():
+            self.add_error("out_of_hours_contact_name", _("Name the out-of-hours contact, so staff know who is told."))
+        return data

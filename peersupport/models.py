@@ -101,10 +101,31 @@ class Organisation(models.Model):
         _("crisis-support text"),
         help_text=_("Shown to members wherever they may need urgent help: who to call, and when."),
     )
+    alert_escalation_hours = models.PositiveSmallIntegerField(
+        _("escalate a risk alert after (hours)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(168)],
+        help_text=_(
+            "A risk alert nobody has acknowledged by then is e-mailed to every lead; after twice as long, "
+            "to the out-of-hours contact too."
+        ),
+    )
+    out_of_hours_contact_name = models.CharField(_("out-of-hours contact"), max_length=120, blank=True)
+    out_of_hours_contact_email = models.EmailField(
+        _("out-of-hours contact's e-mail"),
+        blank=True,
+        help_text=_("Who is told of a risk alert still unacknowledged after twice the escalation time."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(alert_escalation_hours__gte=1, alert_escalation_hours__lte=168),
+                name="organisation_escalation_hours_in_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -223,6 +244,7 @@ class AuditEvent(models.Model):
         INVITATION_SENT = "invitation_sent", _("Invitation sent")
         INVITATION_USED = "invitation_used", _("Invitation used")
         CONSENT_VERSION_PUBLISHED = "consent_version_published", _("Consent version published")
+        ORGANISATION_SETTINGS_CHANGED = "organisation_settings_changed", _("Organisation settings changed")
         # Groups (groups.services.Action)
         CURRICULUM_CREATED = "curriculum_created", _("Curriculum created")
         CURRICULUM_VERSION_PUBLISHED = "curriculum_version_published", _("Curriculum version published")

@@ -225,3 +225,36 @@ def consent_withdraw(*, user: User, organisation: Organisation, request: HttpReq
     if version is None:
         raise ValidationError(_("This organisation has no consent text yet."))
     return _consent_record(user=user, version=version, action=ConsentDecision.Action.WITHDRAWN, request=request)
+
+
+# --- Organisation settings --------------------------------------------------------
+
+
+@transaction.atomic
+def organisation_settings_update(
+    *, organisation: Organisation, changes: dict, by: User, request: HttpRequest | None = None
+) -> list[str]:
+    """Save a lead's changes to the organisation's settings; one audit row names each changed field with its
+    old and new value. Returns the changed fields (none: nothing saved, nothing audited)."""
+    locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    changed = {}
+    for field, value in changes.items():
+        old = getattr(locked, field)
+        if old != value:
+            changed[field] = [old, value]
+            setattr(locked, field, value)
+    if not changed:
+        return []
+    locked.full_clean()
+    locked.save(update_fields=sorted(changed))
+    audit.record(
+        AuditEvent.Action.ORGANISATION_SETTINGS_CHANGED,
+        actor=by,
+        organisation=locked,
+        obj=locked,
+        request=request,
+        changed=changed,
+    )
+    for field in changed:
+        setattr(organisation, field, getattr(locked, field))
+    return sorted(changed)

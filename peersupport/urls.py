@@ -13,6 +13,7 @@ urlpatterns = [
     path("o/<slug:slug>/consent/withdraw/", views.consent_withdraw, name="consent_withdraw"),
     path("o/<slug:slug>/facilitator/", views.facilitator_dashboard, name="facilitator_dashboard"),
     path("o/<slug:slug>/lead/", views.lead_dashboard, name="lead_dashboard"),
+    path("o/<slug:slug>/lead/settings/", views.lead_settings, name="lead_settings"),
     path("o/<slug:slug>/lead/roles/<int:role_id>/remove/", views.role_remove, name="role_remove"),
     path("", include("groups.urls")),
     path("", include("outcomes.urls")),

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import health as health_checks
 from . import selectors, services
-from .forms import ConsentVersionForm, InvitationForm, ProfileForm
-from .models import Role, RoleKind
+from .forms import ConsentVersionForm, InvitationForm, OrganisationSettingsForm, ProfileForm
+from .models import Organisation, Role, RoleKind
 from .permissions import Perm, organisation_for
 
 
@@ -101,6 +101,25 @@ def lead_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "consent_form": consent_form,
     }
     return render(request, "peersupport/lead_dashboard.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organisation's settings: name, zone, crisis text, when unacknowledged risk alerts escalate."""
+    organisation = organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
+    form = OrganisationSettingsForm(request.POST or None, instance=Organisation.objects.get(pk=organisation.pk))
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in form.Meta.fields}
+        changed = services.organisation_settings_update(
+            organisation=organisation, changes=changes, by=request.user, request=request
+        )
+        if changed:
+            messages.success(request, _("Settings saved."))
+        else:
+            messages.info(request, _("Nothing was changed."))
+        return redirect("lead_settings", organisation.slug)
+    return render(request, "peersupport/lead_settings.html", {"organisation": organisation, "form": form})
 
 
 @login_required
