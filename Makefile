@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails point at the server make run starts, unless SITE_URL says otherwise.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help run test test-e2e lint format worker beat migrate seed bench clean
 
@@ -32,15 +34,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 migrate: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
+	SITE_URL="$(SITE_URL)" $(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	SITE_URL="$(SITE_URL)" $(PY) manage.py seed_demo
 
 run: seed
 	@echo
 	@echo "Serving on http://$(HOST):$(PORT)/  (stop with Ctrl-C)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL="$(SITE_URL)" $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.sites.models import Site
 
 from .mail import queue_email
+from .sites import site_link
+
+#: The links allauth puts in its e-mails' context; each is rewritten onto SITE_URL.
+LINK_KEYS = ("activate_url", "password_reset_url", "signup_url")
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Render allauth's message here; send it through the e-mail task."""
+        """Render allauth's message here, naming the site and linking to ``SITE_URL`` (whatever host the
+        request came in on); send it through the outbox."""
+        context = {"email": email, **context, "current_site": Site.objects.get_current()}
+        for key in LINK_KEYS:
+            if context.get(key):
+                context[key] = site_link(context[key])
         message = self.render_mail(template_prefix, email, context)
         html = None
         for content, mimetype in getattr(message, "alternatives", []) or []:

@@ -8,7 +8,12 @@ class PeerSupportConfig(AppConfig):
 
     def ready(self) -> None:
         # App modules load once the registry is ready (Django's documented place for these imports).
-        from . import checks, scheduler, signals  # noqa: F401  (registers checks and signal receivers)
+        from django.db.models.signals import post_migrate
+
+        from . import checks, scheduler, signals, sites  # noqa: F401  (registers checks and signal receivers)
+
+        # After django.contrib.sites has made its example.com row (it is earlier in INSTALLED_APPS).
+        post_migrate.connect(sites.sync_site, sender=self, dispatch_uid="peersupport.sync_site")
 
         if settings.IN_PROCESS_SCHEDULE and scheduler.serving_process():
             scheduler.start(settings.CELERY_BEAT_SCHEDULE)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
+
 from .selectors import organisations_of
 
 
@@ -17,3 +19,8 @@ def navigation(request) -> dict:
         return cached["value"]
 
     return {"nav_memberships": memberships}
+
+
+def site(request) -> dict:
+    """The site's name for titles and the header (``SITE_NAME``)."""
+    return {"site_name": settings.SITE_NAME}

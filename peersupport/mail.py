@@ -11,6 +11,11 @@ from django.conf import settings
 from . import outbox
 
 
+def signature() -> str:
+    """The last lines of every e-mail: the site's name and address (``SITE_NAME``, ``SITE_URL``)."""
+    return f"\n\n-- \n{settings.SITE_NAME}\n{settings.SITE_URL}/\n"
+
+
 def queue_email(
     *,
     subject: str,
@@ -24,11 +29,11 @@ def queue_email(
     """Send an e-mail once the current transaction commits (at once outside a transaction).
 
     ``dedupe_key`` makes it unique (a second call with the same key records nothing); ``about`` names what it
-    is about, e.g. ``("invitation", 12)``, for the message's history.
+    is about, e.g. ``("invitation", 12)``, for the message's history. The body ends with ``signature()``.
     """
     payload = {
         "subject": subject,
-        "body": body,
+        "body": body.rstrip() + signature(),
         "to": list(to),
         "html": html,
         "from_email": from_email or settings.DEFAULT_FROM_EMAIL,

@@ -37,7 +37,11 @@ else:
     ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The site's name and address, as people see them in e-mails, page titles and links. `make run` sets SITE_URL
+# from HOST and PORT; the Sites framework's row (what allauth reads) is kept equal to them (peersupport/sites.py).
+SITE_NAME = env.str("SITE_NAME", default="Peer Support")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_ID = 1
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sites",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "allauth",
@@ -88,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "peersupport.context_processors.navigation",
+                "peersupport.context_processors.site",
             ],
         },
     },
@@ -192,8 +198,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Peer Support] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0] if "://" in SITE_URL else ("http" if DEBUG else "https")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Accept the code of the 30-second step before or after too: phones' clocks drift, and a code typed at
 # the end of its step would otherwise fail. (Each code still works once.)

@@ -1,0 +1,34 @@
+"""The site's name and address come from settings (``SITE_NAME``, ``SITE_URL``), never from the database.
+
+django.contrib.sites keeps a row that allauth reads for its e-mails; ``sync_site`` makes that row say what the
+settings say. It runs after every ``migrate`` (and after each flush in tests), so changing ``SITE_URL`` and
+restarting with ``make run`` (which migrates) is all it takes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+def site_domain() -> str:
+    """The host (and port) of ``SITE_URL``, e.g. ``127.0.0.1:8000``."""
+    return urlsplit(settings.SITE_URL).netloc or "localhost"
+
+
+def site_link(url: str) -> str:
+    """The same address on ``SITE_URL``: ``http://testserver/a/?b=1`` becomes ``<SITE_URL>/a/?b=1``."""
+    bits = urlsplit(url)
+    return settings.SITE_URL + (bits.path or "/") + (f"?{bits.query}" if bits.query else "")
+
+
+def sync_site(**kwargs):
+    """Create or correct the Sites framework's row for ``SITE_ID``. Returns it."""
+    from django.contrib.sites.models import Site
+
+    site, _ = Site.objects.update_or_create(
+        pk=settings.SITE_ID, defaults={"domain": site_domain()[:100], "name": settings.SITE_NAME[:50]}
+    )
+    Site.objects.clear_cache()
+    return site
