@@ -63,6 +63,7 @@ def test_d_av_interval_is_the_algina_keselman_inversion():
     low, high = _scalar_algina_keselman(PRE, POST)
     result = iv.d_av(PRE, POST)
     assert close(result.estimate, 0.902956)
+    assert close(result.low, 0.189201) and close(result.high, 1.58269)  # docs/statistics.md §8
     assert math.isclose(result.low, low, rel_tol=1e-9) and math.isclose(result.high, high, rel_tol=1e-9)
     rng = np.random.default_rng(7)
     for n in (6, 13, 40):
