@@ -155,3 +155,28 @@ def test_one_seeded_coverage_cell_is_near_nominal():
         assert math.isclose(shipped.low, low[i], rel_tol=1e-9) and math.isclose(shipped.high, high[i], rel_tol=1e-9)
     coverage = np.mean((low <= delta) & (delta <= high))
     assert 0.93 <= coverage <= 0.97
+
+
+def test_rows_at_once_equal_the_single_sample_functions():
+    rng = np.random.default_rng(44)
+    n = 9
+    pre = rng.normal(30, 6, (6, n))
+    post = 0.7 * pre + rng.normal(12, 4, (6, n))
+    post[1] = pre[1] + 2.0  # identical changes: not estimable
+    pre[2] = 25.0  # no spread at baseline: no d_rm
+    rows = iv.paired_intervals_rows(pre, post)
+    for i in range(6):
+        dz, dav, rm = iv.d_z(pre[i], post[i]), iv.d_av(pre[i], post[i]), iv.repeated_measures(pre[i], post[i])
+        pairs = [
+            ("d_z_ci_low", dz.low), ("d_z_ci_high", dz.high), ("d_av_ci_low", dav.low), ("d_av_ci_high", dav.high),
+            ("d_rm", rm.d.estimate), ("g_rm", rm.g.estimate), ("v_d_rm", rm.v_d), ("v_g_rm", rm.v_g),
+            ("d_rm_ci_low", rm.d.low), ("d_rm_ci_high", rm.d.high), ("g_rm_ci_low", rm.g.low),
+            ("g_rm_ci_high", rm.g.high),
+        ]  # fmt: skip
+        for name, single in pairs:
+            if single is None:
+                assert np.isnan(rows[name][i]), (i, name)
+            else:
+                assert math.isclose(rows[name][i], single, rel_tol=1e-9, abs_tol=1e-12), (i, name)
+    assert np.isnan(rows["d_av_ci_low"][1]) and np.isnan(rows["d_rm"][2])
+    assert not np.isnan(rows["d_av_ci_low"][2])
