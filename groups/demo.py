@@ -161,6 +161,7 @@ def _group(organisation: Organisation, spec: DemoGroup, people: dict[str, User],
         capacity=spec.capacity,
         time_zone=organisation.time_zone,
         open_to_requests=spec.open_to_requests,
+        listed_publicly=spec.status != GroupStatus.COMPLETED,  # on the organisation's public page
         curriculum=_curriculum(organisation, spec.curriculum_kind) if spec.curriculum_kind else None,
         **spec.extra,
     )

@@ -120,6 +120,7 @@ class SupportGroupForm(forms.ModelForm):
             "capacity",
             "time_zone",
             "open_to_requests",
+            "listed_publicly",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
@@ -211,3 +212,33 @@ class DeclineForm(forms.Form):
         max_length=membership_services.MAX_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class FrontDoorForm(forms.Form):
+    """Joining (or asking to join) from the front door: the organisation's consent, and a year of birth for a
+    youth group when the profile has none."""
+
+    accept = forms.BooleanField(label=_("I have read this and I agree"), required=False)
+    year_of_birth = forms.IntegerField(
+        label=_("Your year of birth"),
+        min_value=1900,
+        max_value=2100,
+        required=False,
+        help_text=_("This group is for young people aged 14 to 24. We use it only to check that."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "bday-year"}),
+    )
+
+    def __init__(self, *args, consent_needed: bool, year_needed: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not consent_needed:
+            del self.fields["accept"]
+        if not year_needed:
+            del self.fields["year_of_birth"]
+        else:
+            self.fields["year_of_birth"].required = True
+            self.fields["year_of_birth"].error_messages["required"] = _("Enter your year of birth, e.g. 2008.")
+
+    def clean_accept(self):
+        if not self.cleaned_data.get("accept"):
+            raise forms.ValidationError(_("Tick the box to say you agree, or leave this page if you do not."))
+        return True

@@ -112,6 +112,11 @@ def new_enrolment_code() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def normalise_code(code: str) -> str:
+    """An enrolment code as typed (any case, with spaces or dashes) in the form it is stored."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
 class SupportGroup(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="support_groups")
     name = models.CharField(_("name"), max_length=160)
@@ -133,6 +138,14 @@ class SupportGroup(models.Model):
         _("members may ask to join"),
         default=False,
         help_text=_("Shown to the organisation's members while recruiting."),
+    )
+    listed_publicly = models.BooleanField(
+        _("list on the public page"),
+        default=False,
+        help_text=_(
+            "Shown on the organisation's public page while recruiting or running: name, kind, delivery, day and "
+            "time, audience and places. Never who is in it or who runs it."
+        ),
     )
     enrolment_code = models.CharField(_("enrolment code"), max_length=12, unique=True, default=new_enrolment_code)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

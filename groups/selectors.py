@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from peersupport.models import Organisation, RoleKind, User
@@ -23,6 +23,7 @@ from .models import (
     MembershipEvent,
     MembershipStatus,
     SupportGroup,
+    normalise_code,
 )
 from .permissions import groups_managed_by
 
@@ -188,3 +189,26 @@ def facilitator_choices(organisation: Organisation) -> QuerySet[User]:
         .distinct()
         .order_by("display_name", "email")
     )
+
+
+# --- The public page -------------------------------------------------------------------------------
+
+
+def public_organisation(slug: str) -> Organisation | None:
+    """The organisation at ``slug`` if it has opted in to a public page; None otherwise (the view answers 404)."""
+    return Organisation.objects.filter(slug=slug, public_page=True).first()
+
+
+def public_groups(organisation: Organisation) -> QuerySet[SupportGroup]:
+    """The groups the organisation lists on its public page: listed, recruiting or running. Annotated as
+    ``with_figures`` (places and the next session); the template shows nothing about who is in or runs them."""
+    groups = SupportGroup.objects.filter(organisation=organisation, listed_publicly=True, status__in=OPEN_STATUSES)
+    return with_figures(groups).annotate(free_places=F("capacity") - F("active_count")).order_by("name", "pk")
+
+
+def group_by_code(code: str) -> SupportGroup | None:
+    """The group whose enrolment code this is (any organisation), or None."""
+    code = normalise_code(code)
+    if not code:
+        return None
+    return SupportGroup.objects.select_related("organisation").filter(enrolment_code=code).first()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 app_name = "groups"
 
@@ -48,4 +48,9 @@ urlpatterns = [
     path("o/<slug:slug>/my-groups/<int:group_id>/ask/", views.ask_to_join, name="ask"),
     path("o/<slug:slug>/my-groups/<int:group_id>/leave/", views.leave, name="leave"),
     path("groups/join/<str:token>/", views.join_link, name="join_link"),
+    # The front door: anyone, signed in or not
+    path("p/<slug:slug>/", public_views.public_page, name="public"),
+    path("p/<slug:slug>/groups/<int:group_id>/ask/", public_views.ask_group, name="public_ask"),
+    path("join/", public_views.join_start, name="join_start"),
+    path("join/<str:code>/", public_views.join_group, name="join_group"),
 ]

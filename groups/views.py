@@ -30,6 +30,7 @@ from .forms import (
 )
 from .models import Membership, MembershipStatus, WithdrawalReason
 from .permissions import is_lead, manageable_group, staff_organisation, visible_curriculum
+from .public_views import joined_message as _joined_message
 from .services import curricula as curriculum_services
 from .services import groups as group_services
 from .services import membership as membership_services
@@ -360,17 +361,6 @@ def membership_remove(request: HttpRequest, slug: str, group_id: int, membership
 
 
 # --- Members ---------------------------------------------------------------------------------------
-
-
-def _joined_message(membership: Membership) -> str:
-    name = membership.group.name
-    if membership.status == MembershipStatus.ACTIVE:
-        return _("You are in %(group)s. Welcome!") % {"group": name}
-    if membership.status == MembershipStatus.WAITLISTED:
-        return _("%(group)s is full, so you are on its waiting list. We will e-mail you when a place is free.") % {
-            "group": name
-        }
-    return _("You asked to join %(group)s. A facilitator will reply soon.") % {"group": name}
 
 
 @consent_required

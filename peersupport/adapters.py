@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.sites.models import Site
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .mail import queue_email
 from .sites import site_link
+
+#: The session key of a page a signed-out person was on when asked to sign up or sign in (the front door):
+#: they are brought back to it after the sign-in that follows, including the one on verifying their address.
+RETURN_TO = "return_to"
 
 #: The links allauth puts in its e-mails' context; each is rewritten onto SITE_URL.
 LINK_KEYS = ("activate_url", "password_reset_url", "signup_url")
@@ -26,3 +31,9 @@ class AccountAdapter(DefaultAccountAdapter):
             if mimetype == "text/html":
                 html = content
         queue_email(subject=message.subject, body=message.body, to=message.to, html=html, from_email=message.from_email)
+
+    def get_login_redirect_url(self, request) -> str:
+        target = request.session.pop(RETURN_TO, None)
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            return target
+        return super().get_login_redirect_url(request)

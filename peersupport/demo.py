@@ -30,6 +30,13 @@ CONSENT_TEXT = (
 )
 
 
+PUBLIC_DESCRIPTION = (
+    "%(name)s runs free peer support groups for adults and young people living with mental-health problems. "
+    "Each group is run by peers: people who have lived through it themselves. Some are courses of weekly "
+    "classes; others are a space to share how the week went."
+)
+
+
 @dataclass(frozen=True)
 class DemoOrganisation:
     slug: str
@@ -90,7 +97,13 @@ def seed() -> tuple[list[Organisation], dict[str, int]]:
     for spec in ORGANISATIONS:
         org, _ = Organisation.objects.get_or_create(
             slug=spec.slug,
-            defaults={"name": spec.name, "time_zone": spec.time_zone, "crisis_support_text": spec.crisis},
+            defaults={
+                "name": spec.name,
+                "time_zone": spec.time_zone,
+                "crisis_support_text": spec.crisis,
+                "public_page": True,
+                "public_description": PUBLIC_DESCRIPTION % {"name": spec.name},
+            },
         )
         organisations.append(org)
         version, _ = ConsentVersion.objects.get_or_create(

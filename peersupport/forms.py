@@ -47,11 +47,16 @@ class OrganisationSettingsForm(forms.ModelForm):
             "name",
             "time_zone",
             "crisis_support_text",
+            "public_page",
+            "public_description",
             "alert_escalation_hours",
             "out_of_hours_contact_name",
             "out_of_hours_contact_email",
         ]
-        widgets = {"crisis_support_text": forms.Textarea(attrs={"rows": 4})}
+        widgets = {
+            "crisis_support_text": forms.Textarea(attrs={"rows": 4}),
+            "public_description": forms.Textarea(attrs={"rows": 4}),
+        }
 
     def clean(self):
         data = super().clean()

@@ -110,6 +110,19 @@ class Organisation(models.Model):
             "to the out-of-hours contact too."
         ),
     )
+    public_page = models.BooleanField(
+        _("public page"),
+        default=False,
+        help_text=_(
+            "Show a page anyone can open (at /p/<short name>/) with what the service is, its crisis-support text "
+            "and the groups you choose to list. It never names members or facilitators."
+        ),
+    )
+    public_description = models.TextField(
+        _("what the service is"),
+        blank=True,
+        help_text=_("The first thing a visitor of the public page reads: who the groups are for, what happens."),
+    )
     out_of_hours_contact_name = models.CharField(_("out-of-hours contact"), max_length=120, blank=True)
     out_of_hours_contact_email = models.EmailField(
         _("out-of-hours contact's e-mail"),

@@ -49,6 +49,7 @@ GROUP_FIELDS = frozenset(
         "online_url",
         "phone_details",
         "open_to_requests",
+        "listed_publicly",
     }
 )
 # Changing these once a group runs would change what members signed up for (and the sessions already planned).

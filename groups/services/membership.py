@@ -36,6 +36,7 @@ from ..models import (
     MembershipStatus,
     SupportGroup,
     WithdrawalReason,
+    normalise_code,
 )
 from . import Action, EnrolmentError
 
@@ -109,6 +110,14 @@ def check_eligible(group: SupportGroup, user: User) -> None:
             _("Please give your consent to %(organisation)s first, then join the group.")
             % {"organisation": organisation.name}
         )
+    check_open_to(group, user)
+
+
+def check_open_to(group: SupportGroup, user: User) -> None:
+    """Raise EnrolmentError unless ``group`` takes members now and ``user`` is in its age range (youth groups).
+
+    The part of ``check_eligible`` that does not depend on a role or consent: the front door asks it before it
+    grants either."""
     if group.status == GroupStatus.DRAFT:
         raise EnrolmentError(_("%(group)s is not taking members yet. Try again later.") % {"group": group.name})
     if group.status not in JOINABLE_STATUSES:
@@ -126,10 +135,18 @@ def check_eligible(group: SupportGroup, user: User) -> None:
         if not YOUTH_MIN_AGE <= age <= YOUTH_MAX_AGE:
             raise EnrolmentError(
                 _(
-                    "%(group)s is for young people aged %(min)s to %(max)s this year, and going by your year of "
-                    "birth you are %(age)s. Ask your facilitator about a group for you."
+                    "%(group)s is for young people aged %(min)s to %(max)s. Going by the year of birth in your "
+                    "profile you are %(age)s this year, so you cannot join it, and nothing has changed. "
+                    "%(organisation)s may run another group that suits you: see its other groups, or ask the "
+                    "service. If your year of birth is wrong, correct it in your profile."
                 )
-                % {"group": group.name, "min": YOUTH_MIN_AGE, "max": YOUTH_MAX_AGE, "age": age}
+                % {
+                    "group": group.name,
+                    "min": YOUTH_MIN_AGE,
+                    "max": YOUTH_MAX_AGE,
+                    "age": age,
+                    "organisation": group.organisation.name,
+                }
             )
 
 
@@ -264,10 +281,6 @@ def enrol_member(
     if membership.pk and membership.status in (MembershipStatus.ACTIVE, MembershipStatus.WAITLISTED):
         return membership
     return _place(group, membership, by=by, via=via, request=request)
-
-
-def normalise_code(code: str) -> str:
-    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
 
 
 @transaction.atomic

@@ -52,6 +52,11 @@ def test_the_printed_demo_logins_work(client):
         assert response.status_code == 302, email
         assert response.url == reverse("home")
         client.logout()
+    # Signed out, each organisation's public page lists its open groups, not the finished course.
+    for slug in ("northbridge", "riverside"):
+        page = client.get(reverse("groups:public", args=[slug])).content.decode()
+        assert "Thursday evening online circle" in page and "Ask to join" in page
+        assert "spring course" not in page and "@" not in page.split("<main", 1)[1]
 
 
 def test_a_demo_member_sees_their_dashboard_and_not_the_other_organisation(client):
