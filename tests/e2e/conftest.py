@@ -49,3 +49,42 @@ def phone(browser):
     page.console_errors = errors
     yield page
     context.close()
+
+
+# --- Accessibility: axe-core (the copy shipped in the axe-playwright-python package) -------------------
+
+
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+@pytest.fixture
+def axe_phone(browser):
+    """A 360 px page whose context may inject axe-core: ``bypass_csp`` lets the test's own script run; the site's
+    Content-Security-Policy header is still sent and still applies to everything the site serves."""
+    context = browser.new_context(viewport={"width": 360, "height": 780}, bypass_csp=True)
+    context.add_init_script(_axe_source())
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.console_errors = errors
+    yield page
+    context.close()
+
+
+def axe_findings(page, impacts=("serious", "critical")) -> list[str]:
+    """axe-core's violations of the given impacts on the page as it is now, one line each (empty: none)."""
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}) on {page.url}: {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
+
+
+def fits_the_phone(page, width: int = 360) -> bool:
+    """No sideways scrolling: nothing on the page is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth") <= width
