@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from peersupport.forms import zone_field
 from peersupport.models import Organisation, User, time_zone_choices
 
 from . import selectors
@@ -93,7 +94,7 @@ def with_more_unit_rows(data, rows: int = 5):
 
 
 class SupportGroupForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = zone_field()
     online_url = forms.URLField(label=_("Online meeting link"), required=False, max_length=200, assume_scheme="https")
     facilitators = forms.ModelMultipleChoiceField(
         label=_("Facilitators"),
@@ -133,6 +134,7 @@ class SupportGroupForm(forms.ModelForm):
         self.organisation = organisation
         self.user = user
         self.is_lead = is_lead
+        self.fields["time_zone"].choices = time_zone_choices(first=[organisation.time_zone, instance.time_zone])
         self.fields["curriculum"].queryset = Curriculum.objects.filter(organisation=organisation).order_by(
             "title", "-version"
         )

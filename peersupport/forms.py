@@ -28,18 +28,36 @@ class ConsentVersionForm(forms.Form):
         return value
 
 
+def zone_field() -> forms.ChoiceField:
+    """A time-zone picker: suggested zones first, then common ones, then every place A to Z; a search box above it
+    (static/js/zone-search.js) narrows the list as one types."""
+    return forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        widget=forms.Select(attrs={"data-zone-search": "", "data-search-label": _("Search time zones")}),
+    )
+
+
 class ProfileForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = zone_field()
 
     class Meta:
         model = User
         fields = ["display_name", "year_of_birth", "preferred_language", "time_zone"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.instance
+        organisations = Organisation.objects.filter(roles__user=user).distinct() if user.pk else []
+        self.fields["time_zone"].choices = time_zone_choices(
+            first=[user.time_zone, *(org.time_zone for org in organisations)]
+        )
+
 
 class OrganisationSettingsForm(forms.ModelForm):
     """The settings a lead changes on the organisation's settings page (each change audited)."""
 
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    time_zone = zone_field()
 
     class Meta:
         model = Organisation
@@ -57,6 +75,10 @@ class OrganisationSettingsForm(forms.ModelForm):
             "crisis_support_text": forms.Textarea(attrs={"rows": 4}),
             "public_description": forms.Textarea(attrs={"rows": 4}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices(first=[self.instance.time_zone])
 
     def clean(self):
         data = super().clean()

@@ -21,8 +21,76 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+#: The areas of the IANA database's place names: zones such as "Factory", "localtime", "Etc/GMT+5" or the old
+#: aliases ("US/Eastern") are never offered (they stay valid for rows that hold them).
+ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+#: Offered near the top of every time-zone list, after the organisation's own.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Lisbon",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Stockholm",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Istanbul",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Hong_Kong",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Perth",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/St_Johns",
+    "America/Halifax",
+    "America/Toronto",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Vancouver",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+)
+
+
+def offered_time_zones() -> list[str]:
+    """Every place-named zone, A to Z (about 400), and UTC."""
+    names = {name for name in zoneinfo.available_timezones() if name.split("/", 1)[0] in ZONE_AREAS and "/" in name}
+    return ["UTC", *sorted(names)]
+
+
+def _zone_label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def time_zone_choices(first=()) -> list:
+    """Grouped choices for a time-zone picker: ``first`` (the organisation's zone, the current value), the
+    common zones, then every other place A to Z. A zone in ``first`` that is not a place name (an old value
+    such as "US/Eastern") is still offered, so a saved form keeps it."""
+    first = [zone for zone in dict.fromkeys(first) if zone]
+    common = [zone for zone in COMMON_ZONES if zone not in first]
+    rest = [zone for zone in offered_time_zones() if zone not in first and zone not in COMMON_ZONES]
+    groups = []
+    if first:
+        groups.append((_("Suggested"), [(zone, _zone_label(zone)) for zone in first]))
+    groups.append((_("Common time zones"), [(zone, _zone_label(zone)) for zone in common]))
+    groups.append((_("All time zones, A to Z"), [(zone, _zone_label(zone)) for zone in rest]))
+    return groups
 
 
 class UserManager(BaseUserManager):

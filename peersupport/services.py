@@ -53,8 +53,21 @@ def role_grant(
         user_id=user.pk,
         kind=kind,
     )
+    _adopt_time_zone(user, organisation)
     forget_roles(user)
     return role
+
+
+def _adopt_time_zone(user: User, organisation: Organisation) -> None:
+    """Someone joining their first organisation, still on the default zone, takes the organisation's: their
+    sessions and questionnaires then read in local time from the start. They can change it in their profile."""
+    default = User._meta.get_field("time_zone").default
+    if user.time_zone != default or organisation.time_zone == default:
+        return
+    if Role.objects.filter(user=user).exclude(organisation=organisation).exists():
+        return
+    user.time_zone = organisation.time_zone
+    User.objects.filter(pk=user.pk, time_zone=default).update(time_zone=organisation.time_zone)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -79,7 +80,11 @@ def generate(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("%(n)s sessions added to the schedule.") % {"n": len(created)})
+            messages.success(
+                request,
+                ngettext("%(n)s session added to the schedule.", "%(n)s sessions added to the schedule.", len(created))
+                % {"n": len(created)},
+            )
             return redirect("sessions:schedule", group.organisation.slug, group.pk)
     return render(
         request,
@@ -166,7 +171,10 @@ def register(request: HttpRequest, slug: str, session_id: int) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("Register saved for %(n)s members.") % {"n": saved})
+            messages.success(
+                request,
+                ngettext("Register saved for %(n)s member.", "Register saved for %(n)s members.", saved) % {"n": saved},
+            )
             return redirect("sessions:register", group.organisation.slug, session.pk)
     members = [(row, form[f"m{row.membership.pk}"] if row.consenting else None) for row in rows]
     return render(

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from peersupport import audit
 from peersupport.models import Organisation, Role, RoleKind, User
@@ -160,9 +161,11 @@ def group_update(
     if group.capacity < active:
         raise ValidationError(
             {
-                "capacity": _(
+                "capacity": ngettext(
+                    "%(n)s member is active, so the group needs at least %(n)s place. Nobody is removed to make room.",
                     "%(n)s members are active, so the group needs at least %(n)s places. "
-                    "Nobody is removed to make room."
+                    "Nobody is removed to make room.",
+                    active,
                 )
                 % {"n": active}
             }

@@ -161,7 +161,7 @@ def test_a_facilitator_schedules_a_course_a_member_joins_by_code_and_is_marked_p
     robin.get_by_text("Present", exact=True).click()
     assert robin.get_by_role("radio", name="Present").is_checked()
     staff.get_by_role("button", name="Save register").click()
-    staff.get_by_text("Register saved for 1 members.").wait_for()
+    staff.get_by_text("Register saved for 1 member.").wait_for()
 
     attendance = Attendance.objects.get(session=taken, membership=membership)
     assert attendance.status == AttendanceStatus.PRESENT
