@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.contrib.sites.models import Site
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .mail import queue_email
-from .sites import site_link
+from .sites import SettingsSite, site_link
 
 #: The session key of a page a signed-out person was on when asked to sign up or sign in (the front door):
 #: they are brought back to it after the sign-in that follows, including the one on verifying their address.
@@ -21,7 +20,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render allauth's message here, naming the site and linking to ``SITE_URL`` (whatever host the
         request came in on); send it through the outbox."""
-        context = {"email": email, **context, "current_site": Site.objects.get_current()}
+        context = {"email": email, **context, "current_site": SettingsSite()}
         for key in LINK_KEYS:
             if context.get(key):
                 context[key] = site_link(context[key])

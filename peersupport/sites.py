@@ -23,6 +23,22 @@ def site_link(url: str) -> str:
     return settings.SITE_URL + (bits.path or "/") + (f"?{bits.query}" if bits.query else "")
 
 
+class SettingsSite:
+    """The site as settings say it is now, shaped like a ``Site`` for templates (``name``, ``domain``): what
+    e-mails are rendered with, so they never wait on a ``migrate`` to follow a changed setting."""
+
+    @property
+    def name(self) -> str:
+        return settings.SITE_NAME
+
+    @property
+    def domain(self) -> str:
+        return site_domain()
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 def sync_site(**kwargs):
     """Create or correct the Sites framework's row for ``SITE_ID``. Returns it."""
     from django.contrib.sites.models import Site

@@ -276,3 +276,13 @@ def test_nothing_is_sent_to_a_stale_address_after_site_url_changes(client, on_co
         sync_site()
         invitation(client, on_commit)
     assert "http://127.0.0.1:8123/invitations/" in mail.outbox[-1].body
+
+
+def test_make_run_derives_site_url_from_host_and_port():
+    import subprocess
+
+    dry = subprocess.run(
+        ["make", "-n", "run", "HOST=0.0.0.0", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert 'SITE_URL="http://0.0.0.0:8123"' in dry and "runserver 0.0.0.0:8123" in dry
+    assert dry.count('SITE_URL="http://0.0.0.0:8123"') == 3  # migrate, seed_demo and runserver
