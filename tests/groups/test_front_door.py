@@ -352,3 +352,14 @@ def test_a_lead_opens_the_public_page_from_the_settings_and_closes_it_again(clie
     del data["public_page"]
     client.post(reverse("lead_settings", args=[organisation.slug]), data)
     assert client.get(url).status_code == 404
+
+
+def test_the_settings_page_links_to_the_public_page_once_it_is_open(client, org):
+    lead = person(org, RoleKind.LEAD)
+    client.force_login(lead)
+    page = client.get(reverse("lead_settings", args=[org.slug])).content.decode()
+    assert f'href="{reverse("groups:public", args=[org.slug])}"' in page
+    org.public_page = False
+    org.save()
+    page = client.get(reverse("lead_settings", args=[org.slug])).content.decode()
+    assert f'href="{reverse("groups:public", args=[org.slug])}"' not in page
