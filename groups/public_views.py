@@ -7,9 +7,11 @@ after sign-in, including the sign-in that follows verifying their address. Rules
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +26,45 @@ from .forms import FrontDoorForm, JoinCodeForm
 from .models import MembershipStatus
 from .services import EnrolmentError, front_door
 from .services.membership import no_such_code_message
+
+logger = logging.getLogger(__name__)
+
+#: Wrong codes one address may try in ``CODE_WINDOW`` seconds before the front door stops looking codes up.
+WRONG_CODES_ALLOWED = 20
+CODE_WINDOW = 600
+
+
+def _wrong_code_key(request: HttpRequest) -> str:
+    return f"front-door:wrong-codes:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _too_many_wrong_codes(request: HttpRequest) -> bool:
+    try:
+        return (cache.get(_wrong_code_key(request)) or 0) >= WRONG_CODES_ALLOWED
+    except Exception:  # the cache (Redis) is down: never fail the page for it
+        return False
+
+
+def _count_wrong_code(request: HttpRequest) -> None:
+    key = _wrong_code_key(request)
+    try:
+        if not cache.add(key, 1, timeout=CODE_WINDOW):
+            cache.incr(key)
+    except Exception:  # the cache (Redis) is down: the page goes on, the try is not counted
+        logger.warning("Could not count a wrong enrolment code: the cache is unreachable", exc_info=True)
+
+
+def _lookup(request: HttpRequest, code: str, form: JoinCodeForm):
+    """The group of ``code``, or None with the reason added to ``form``. Wrong codes are counted per address, so
+    nobody can try codes until one works."""
+    if _too_many_wrong_codes(request):
+        form.add_error("code", _("Too many codes were tried from here. Wait ten minutes, then try again."))
+        return None
+    group = selectors.group_by_code(code)
+    if group is None:
+        _count_wrong_code(request)
+        form.add_error("code", no_such_code_message())
+    return group
 
 
 def visitor_zone(request: HttpRequest, organisation) -> str:
@@ -56,10 +97,9 @@ def join_start(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else (request.GET if "code" in request.GET else None)
     form = JoinCodeForm(data)
     if data is not None and form.is_valid():
-        group = selectors.group_by_code(form.cleaned_data["code"])
+        group = _lookup(request, form.cleaned_data["code"], form)
         if group is not None:
             return redirect("groups:join_group", group.enrolment_code)
-        form.add_error("code", no_such_code_message())
     return render(request, "groups/join_start.html", {"form": form})
 
 
@@ -127,11 +167,10 @@ def joined_message(membership) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def join_group(request: HttpRequest, code: str) -> HttpResponse:
-    group = selectors.group_by_code(code)
+    form = JoinCodeForm({"code": code})
+    form.is_valid()
+    group = _lookup(request, code, form)
     if group is None:
-        form = JoinCodeForm({"code": code})
-        form.is_valid()
-        form.add_error("code", no_such_code_message())
         return render(request, "groups/join_start.html", {"form": form}, status=404)
     return _front_door(request, group, ask=False)
 

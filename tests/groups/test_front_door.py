@@ -363,3 +363,24 @@ def test_the_settings_page_links_to_the_public_page_once_it_is_open(client, org)
     org.save()
     page = client.get(reverse("lead_settings", args=[org.slug])).content.decode()
     assert f'href="{reverse("groups:public", args=[org.slug])}"' not in page
+
+
+def test_guessing_codes_is_stopped_after_twenty_wrong_ones_and_then_even_a_right_code_waits(client, org, listed):
+    group, _ = listed
+    for n in range(20):
+        response = client.post(reverse("groups:join_start"), {"code": f"WRONG{n:03d}"})
+        assert "There is no group with that code" in response.content.decode()
+    response = client.post(reverse("groups:join_start"), {"code": group.enrolment_code})
+    assert response.status_code == 200 and "Too many codes were tried from here" in response.content.decode()
+    assert client.get(reverse("groups:join_group", args=[group.enrolment_code])).status_code == 404
+
+
+def test_with_the_cache_down_codes_still_work_and_a_wrong_one_still_says_so(client, org, listed):
+    from tests.conftest import broker_unreachable
+
+    group, _ = listed
+    with broker_unreachable():
+        wrong = client.post(reverse("groups:join_start"), {"code": "WRONG123"})
+        right = client.post(reverse("groups:join_start"), {"code": group.enrolment_code})
+    assert "There is no group with that code" in wrong.content.decode()
+    assert right.url == reverse("groups:join_group", args=[group.enrolment_code])
