@@ -218,7 +218,7 @@ def score_rows(defn, matrix: np.ndarray) -> tuple[list[float | None], list[str]]
     ``outcomes.scoring.aggregate`` exactly, with the same int/float types, so the JSON matches
     ``responses._store_scores``. Checked against ``outcomes.scoring.score`` by ``check_scores``.
     """
-    from outcomes.scoring import SCORING_VERSION, band
+    from outcomes.instruments.scoring import SCORING_VERSION, band
 
     if defn.lookup is not None or defn.subscales:
         raise NotImplementedError(f"{defn.code}: lookup tables and subscales are not vectorised here")
@@ -284,7 +284,7 @@ def answers_json(defn, matrix: np.ndarray) -> list[str]:
 
 def check_scores(defn, matrix: np.ndarray, documents: list[str], sample: np.ndarray) -> int:
     """The vectorised scores equal ``outcomes.scoring.score`` (as ``_store_scores`` stores it) on a sample."""
-    from outcomes.scoring import score
+    from outcomes.instruments.scoring import score
 
     keys = [item.key for item in defn.items]
     for row in sample.tolist():
@@ -807,7 +807,7 @@ def _draw_answers(rng, defn, level: np.ndarray, *, gap_share: float) -> np.ndarr
 
 def copy_responses(rng, groups: Groups, members: Members, assessments: Assessments) -> tuple[int, int, int]:
     """Responses to the three instruments of every answered assessment. Returns (responses, item answers, checked)."""
-    from outcomes.definitions import load_all
+    from outcomes.instruments.loading import load_all
     from outcomes.models import Response
 
     a = assessments
@@ -1146,7 +1146,7 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
     from groups.models import Membership
     from outcomes.aggregation import _scheduled_key
     from outcomes.cohorts import cohort_keys
-    from outcomes.instruments_text import definition
+    from outcomes.instruments import registry
     from outcomes.models import Assessment, AssessmentStatus, CohortState
     from outcomes.responses import response_submit
     from peersupport.celery import app
@@ -1164,7 +1164,7 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
     )
     rng = np.random.default_rng(seed + 1)
     chosen = rng.choice(candidates, size=min(submits, len(candidates)), replace=False).tolist()
-    defn = definition("phq9", 1)
+    defn = registry.get("phq9", 1)
 
     cache.delete(_scheduled_key(organisation_id))
     app.control.purge()  # messages queued while recompute_all marked cohorts (no worker was running then)
@@ -1225,8 +1225,8 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
 
 def export_sql(organisation) -> tuple[str, list]:
     """The same rows as ``outcomes.exports.items.item_rows``, in the same order, as one SELECT."""
-    from outcomes.definitions import load_all
     from outcomes.exports.pseudonyms import secret_for
+    from outcomes.instruments.loading import load_all
 
     numbers = [
         (code, version, item.key, item.number) for (code, version), defn in load_all().items() for item in defn.items
@@ -1303,9 +1303,9 @@ def export_child(organisation_id: int) -> None:
     """Run in a fresh process: measure the export from a clean memory baseline, print one JSON line."""
     from django.db import connection
 
-    from outcomes.definitions import load_all
     from outcomes.exports.items import ITEM_COLUMNS, item_rows
     from outcomes.exports.writers import csv_stream
+    from outcomes.instruments.loading import load_all
     from peersupport.models import Organisation
 
     organisation = Organisation.objects.get(pk=organisation_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.checks import Error, register
 
-from .definitions import InstrumentDefinitionError, definition_files, instruments_dir, load_definition
+from outcomes.instruments.loading import definition_files, instruments_dir, load_definition
+from outcomes.instruments.types import InstrumentDefinitionError
 
 
 @register()

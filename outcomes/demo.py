@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from groups import demo as groups_demo
 from groups.models import GroupStatus, Membership, MembershipStatus, SupportGroup
+from outcomes.instruments import registry
 from peersupport.models import Organisation
 from sessions.models import SessionStatus
 
 from .aggregation import recompute_all
-from .instruments_text import definition
 from .models import (
     Anchor,
     Assessment,
@@ -60,7 +60,7 @@ def _plan_for(group: SupportGroup) -> MeasurementPlan:
 
 def _answers(code: str, rng: random.Random, *, better: float) -> dict[str, int]:
     """Plausible answers: each item near a member's level, ``better`` lowers symptom items after the group."""
-    defn = definition(code, 1)
+    defn = registry.get(code, 1)
     answers = {}
     level = rng.uniform(0.8, 2.2)
     risk_items = {rule.item for rule in defn.risk_rules}
@@ -136,7 +136,7 @@ def seed(organisations: Sequence[Organisation]) -> dict[str, int]:
                         continue
                     response_submit(
                         assessment=assessment,
-                        defn=definition(code, 1),
+                        defn=registry.get(code, 1),
                         raw={k: str(v) for k, v in _answers(code, rng, better=better).items()},
                         submitted_at=answered_at,
                         check=False,

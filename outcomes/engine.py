@@ -23,10 +23,11 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.types import InstrumentDefinition
 from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
 
 from . import statistics, statistics_many
-from .definitions import InstrumentDefinition, load_all
 from .models import (
     Assessment,
     AssessmentStatus,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .definitions import InstrumentDefinition
+from outcomes.instruments.types import InstrumentDefinition
+
 from .models import Anchor, TimePoint
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024

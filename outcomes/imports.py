@@ -23,10 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.types import InstrumentDefinition
 from peersupport.models import Organisation
 from peersupport.selectors import consent_is_active
 
-from .definitions import InstrumentDefinition, load_all
 from .models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
 from .responses import AnswerError, response_submit
 

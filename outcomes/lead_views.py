@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.models import Curriculum, SupportGroup
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.text import text_status
 from peersupport.permissions import Perm, organisation_for
 
-from .definitions import load_all
 from .forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
 from .imports import COLUMNS, import_responses
-from .instruments_text import text_status
 from .models import InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
 
 

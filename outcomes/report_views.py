@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from outcomes.instruments.loading import load_all
 from peersupport.permissions import Perm, organisation_for
 
 from .charts import series_chart
-from .definitions import load_all
 from .exports.summary import summary_tables
 from .exports.suppression import threshold_for
 from .forms import PeriodForm

@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outcomes.instruments.scoring import ScoringInputError, score
+from outcomes.instruments.types import InstrumentDefinition
 from peersupport.selectors import consent_is_active
 
 from . import risk
 from .aggregation import mark_stale_for_response
-from .definitions import InstrumentDefinition
 from .models import Assessment, AssessmentStatus, Response, ResponseSource
-from .scoring import ScoringInputError, score
 
 
 class AnswerError(ValidationError):

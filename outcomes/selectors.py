@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
+from outcomes.instruments import registry
 from peersupport.models import Organisation, User
 
 from .models import Assessment, AssessmentStatus, Response
@@ -51,8 +52,6 @@ class ScorePoint:
 
 def member_scores(user: User, organisation: Organisation) -> dict[str, list[ScorePoint]]:
     """A member's own submitted scores over time, by instrument."""
-    from .instruments_text import definition
-
     series: dict[str, list[ScorePoint]] = defaultdict(list)
     responses = (
         Response.objects.filter(
@@ -65,7 +64,7 @@ def member_scores(user: User, organisation: Organisation) -> dict[str, list[Scor
     )
     for response in responses:
         try:
-            defn = definition(response.instrument_code, response.instrument_version)
+            defn = registry.get(response.instrument_code, response.instrument_version)
         except LookupError:
             continue
         bands = [label for label in (response.scores.get("bands") or {}).values() if label]

@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from outcomes.instruments import registry
+from outcomes.instruments.text import questionnaire_for
 from peersupport.views import consent_required
 
 from . import charts, risk, selectors
-from .instruments_text import definition, questionnaire_for
 from .models import AssessmentStatus
 from .permissions import groups_overseen, organisation_for_staff
 from .responses import AnswerError, answers_save, response_submit, unanswered
@@ -71,7 +72,7 @@ def instrument(request: HttpRequest, organisation, assessment_id: int, code: str
         raise Http404("No such questionnaire in this set.")
     if item.status != AssessmentStatus.OPEN or code in done:
         return redirect("outcomes:assessment", organisation.slug, item.pk)
-    defn = definition(code, versions[code])
+    defn = registry.get(code, versions[code])
     shown = questionnaire_for(defn, organisation, language=request.user.preferred_language)
     if shown is None:
         return render(
@@ -136,7 +137,7 @@ def autosave(request: HttpRequest, organisation, assessment_id: int, code: str) 
     versions = {c: v for c, v in item.instruments}
     if code not in versions:
         raise Http404("No such questionnaire in this set.")
-    defn = definition(code, versions[code])
+    defn = registry.get(code, versions[code])
     raw = {key: request.POST[key] for key in request.POST if key != "csrfmiddlewaretoken"}
     try:
         answers_save(assessment=item, defn=defn, raw=raw)
@@ -171,7 +172,7 @@ def my_answers(request: HttpRequest, organisation, response_id: int) -> HttpResp
     response = selectors.member_response(request.user, organisation, response_id)
     if response is None:
         raise Http404("No such answers.")
-    defn = definition(response.instrument_code, response.instrument_version)
+    defn = registry.get(response.instrument_code, response.instrument_version)
     shown = questionnaire_for(defn, organisation, language=request.user.preferred_language)
     rows = []
     for item in defn.items:

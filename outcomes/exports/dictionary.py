@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from outcomes.definitions import LICENSEE_TEXT_MODES, InstrumentDefinition, Item, load_all
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.types import LICENSEE_TEXT_MODES, InstrumentDefinition, Item
 from outcomes.models import TimePoint
 
 from .items import ITEM_COLUMNS

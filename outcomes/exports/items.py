@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db import connections
 from django.db.models import QuerySet
 
-from outcomes.definitions import load_all
+from outcomes.instruments.loading import load_all
 from outcomes.models import Response
 from peersupport.models import Organisation
 

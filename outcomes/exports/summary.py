@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from groups.models import SupportGroup, WithdrawalReason
 from outcomes.cohorts import groups_filter
-from outcomes.definitions import load_all
+from outcomes.instruments.loading import load_all
 from outcomes.models import (
     ChangeSummary,
     CohortState,

@@ -11,18 +11,16 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from outcomes.checks import check_instrument_definitions
-from outcomes.definitions import (
-    DEFAULT_INSTRUMENTS_DIR,
+from outcomes.instruments.loading import DEFAULT_INSTRUMENTS_DIR, definition_files, load_all, load_definition
+from outcomes.instruments.scoring import score
+from outcomes.instruments.types import (
     LICENSEE_TEXT_MODES,
     InstrumentDefinition,
     InstrumentDefinitionError,
     definition_text_complete,
-    load_all,
-    load_definition,
 )
-from outcomes.scoring import score
 
-SHIPPED_FILES = sorted(DEFAULT_INSTRUMENTS_DIR.glob("*.json"))
+SHIPPED_FILES = definition_files(DEFAULT_INSTRUMENTS_DIR)
 FULL_TEXT = {"phq9", "gad7", "core10", "acceptability", "service_use"}
 STRUCTURE_ONLY = {"qpr15", "hhi", "state_hope", "gse", "wemwbs", "swemwbs"}
 

@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from groups.models import GroupFormat
-from outcomes.definitions import load_all
 from outcomes.exports import items, writers
 from outcomes.exports.cells import neutralise, plain
 from outcomes.exports.items import ITEM_COLUMNS, item_rows
 from outcomes.exports.pseudonyms import PseudonymCache, pseudonym, pseudonym_with, secret_for
 from outcomes.exports.writers import CsvLine, csv_field, csv_stream
+from outcomes.instruments.loading import load_all
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource
 from tests.factories import active_member, facilitated_group
 

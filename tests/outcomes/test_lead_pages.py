@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from outcomes.instruments_text import definition, questionnaire_for
+from outcomes.instruments import registry
+from outcomes.instruments.text import questionnaire_for
 from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint, Response
 from peersupport.models import RoleKind
 from tests.factories import OrganisationFactory, active_member, facilitated_group, person
@@ -35,7 +36,7 @@ def hhi_post(defn):
 
 def test_a_licensed_instrument_cannot_be_asked_until_the_lead_supplies_its_wording(client, lead_and_group):
     lead, group, _ = lead_and_group
-    defn = definition("hhi", 1)
+    defn = registry.get("hhi", 1)
     assert questionnaire_for(defn, group.organisation) is None
     client.force_login(lead)
     listing = client.get(reverse("outcomes:lead_instruments", args=[group.organisation.slug])).content.decode()

@@ -15,8 +15,8 @@ from django.utils import timezone
 from groups.models import GroupFormat, SupportGroup
 from outcomes import aggregation, periods
 from outcomes.cohorts import cohort_keys, cohort_label, groups_filter
-from outcomes.definitions import load_all
 from outcomes.disclosure import DEFAULT_K
+from outcomes.instruments.loading import load_all
 from outcomes.models import Assessment, AssessmentStatus, CohortState, Response
 from outcomes.periods import Period, Quarter
 from outcomes.responses import response_submit

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.definitions import Band, BandScheme, load_all
-from outcomes.scoring import (
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.scoring import (
     SCORING_VERSION,
     ScoreResult,
     ScoringInputError,
@@ -21,6 +21,7 @@ from outcomes.scoring import (
     score,
     total_sum,
 )
+from outcomes.instruments.types import Band, BandScheme
 
 DEFINITIONS = load_all()
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from outcomes.instruments.types import InstrumentDefinition, Item, definition_text_complete
+from outcomes.models import InstrumentText
 from peersupport.models import Organisation
-
-from .definitions import InstrumentDefinition, Item, definition_text_complete, load_all
-from .models import InstrumentText
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,6 @@ class Questionnaire:
     @property
     def title(self) -> str:
         return self.definition.title
-
-
-def definition(code: str, version: int) -> InstrumentDefinition:
-    try:
-        return load_all()[(code, int(version))]
-    except KeyError:
-        raise LookupError(f"No instrument {code}@{version} is installed.") from None
 
 
 def questionnaire_for(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .definitions import BandScheme, InstrumentDefinition, MissingRule, ScoreRule
+from outcomes.instruments.types import BandScheme, InstrumentDefinition, MissingRule, ScoreRule
 
 # Bump whenever a change here could change any score, so stored scores say which code produced them.
 SCORING_VERSION = 1
