@@ -1148,7 +1148,7 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
     from outcomes.cohorts import cohort_keys
     from outcomes.instruments import registry
     from outcomes.models import Assessment, AssessmentStatus, CohortState
-    from outcomes.responses import response_submit
+    from outcomes.questionnaires.responses import response_submit
     from peersupport.celery import app
     from peersupport.models import ConsentDecision
 

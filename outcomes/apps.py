@@ -6,4 +6,6 @@ class OutcomesConfig(AppConfig):
     verbose_name = "Outcomes"
 
     def ready(self):
-        from . import checks, risk, signals  # noqa: F401  (registers the system check, outbox handler, receivers)
+        # why: app modules load once the registry is ready (registers the system check, outbox handler, receivers)
+        from . import checks, signals  # noqa: F401
+        from .questionnaires import risk  # noqa: F401

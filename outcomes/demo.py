@@ -18,6 +18,7 @@ from django.utils import timezone
 from groups import demo as groups_demo
 from groups.models import GroupStatus, Membership, MembershipStatus, SupportGroup
 from outcomes.instruments import registry
+from outcomes.questionnaires.responses import response_submit
 from peersupport.models import Organisation
 from sessions.models import SessionStatus
 
@@ -32,7 +33,6 @@ from .models import (
     Response,
     RiskAlert,
 )
-from .responses import response_submit
 
 PLAN = [
     # time point, anchor, opens, closes (days), instruments

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from outcomes.instruments.loading import load_all
+from outcomes.questionnaires.forms import PeriodForm
 from peersupport.permissions import Perm, organisation_for
 
 from .charts import series_chart
 from .exports.summary import summary_tables
 from .exports.suppression import threshold_for
-from .forms import PeriodForm
 from .models import CohortDimension, CohortState, TimePoint
 from .periods import MAX_PERIODS, Period, PeriodLimitReached, period_cohort, quarter_choices
 from .report import is_hidden, visible_comparisons

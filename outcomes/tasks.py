@@ -18,7 +18,7 @@ from celery import shared_task
 def notify_risk_alert(alert_id: int) -> bool:
     """Record the alert's e-mails in the outbox (if they are not already) and deliver them. New alerts record
     theirs in the submit's transaction; this task stays for messages queued before the outbox existed."""
-    from .risk import alert_notify
+    from outcomes.questionnaires.risk import alert_notify
 
     return alert_notify(alert_id)
 
@@ -26,7 +26,7 @@ def notify_risk_alert(alert_id: int) -> bool:
 @shared_task(soft_time_limit=600, time_limit=660)
 def advance_assessments() -> dict:
     """Open, remind and expire assessments (every 15 minutes, by beat)."""
-    from .plans import assessments_advance
+    from outcomes.questionnaires.lifecycle import assessments_advance
 
     report = assessments_advance()
     return {k: v for k, v in vars(report).items() if k != "skipped"}
@@ -35,8 +35,7 @@ def advance_assessments() -> dict:
 @shared_task
 def create_assessments(membership_id: int) -> int:
     from groups.models import Membership
-
-    from .plans import assessments_ensure
+    from outcomes.questionnaires.lifecycle import assessments_ensure
 
     membership = Membership.objects.filter(pk=membership_id).select_related("group").first()
     return assessments_ensure(membership) if membership else 0

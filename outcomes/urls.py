@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import lead_views, report_views, views
+from outcomes.questionnaires import lead_views, views
+
+from . import report_views
 
 app_name = "outcomes"
 

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from outcomes.models import Response, RiskAlert
-from outcomes.plans import assessments_advance
+from outcomes.questionnaires.lifecycle import assessments_advance
 from tests.factories import PASSWORD, active_member, facilitated_group
 from tests.outcomes.test_questionnaires import plan
 

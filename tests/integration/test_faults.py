@@ -34,7 +34,7 @@ from django.db import connection, connections, transaction
 
 from outcomes import aggregation
 from outcomes.models import CohortState, RiskAlert
-from outcomes.plans import assessments_advance, assessments_ensure
+from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
 from outcomes.tasks import recompute_organisation, sweep_stale_cohorts
 from peersupport.celery import app as celery_app
 from peersupport.models import OutboxMessage, OutboxStatus, RoleKind

@@ -19,7 +19,7 @@ from outcomes.disclosure import DEFAULT_K
 from outcomes.instruments.loading import load_all
 from outcomes.models import Assessment, AssessmentStatus, CohortState, Response
 from outcomes.periods import Period, Quarter
-from outcomes.responses import response_submit
+from outcomes.questionnaires.responses import response_submit
 from peersupport.models import AuditEvent, RoleKind
 from sessions.models import SessionStatus
 from tests.factories import (

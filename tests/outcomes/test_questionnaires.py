@@ -23,8 +23,8 @@ from outcomes.models import (
     Response,
     RiskAlert,
 )
-from outcomes.plans import assessments_advance, assessments_ensure
-from outcomes.risk import alert_notify
+from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
+from outcomes.questionnaires.risk import alert_notify
 from peersupport.models import ConsentDecision, OutboxMessage, OutboxStatus, RoleKind
 from peersupport.outbox import deliver_due
 from peersupport.tasks import deliver_outbox
@@ -231,7 +231,7 @@ def test_a_risk_answer_shows_crisis_text_and_alerts_staff_once(client, setup, on
 
 
 def test_the_alert_task_never_sends_twice(setup, on_commit):
-    from outcomes.risk import alert_notify
+    from outcomes.questionnaires.risk import alert_notify
     from outcomes.tasks import notify_risk_alert
 
     group, _f, membership, baseline = setup

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes.models import Response
-from outcomes.plans import assessments_advance, assessments_ensure
+from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
 from tests.factories import active_member, facilitated_group
 from tests.outcomes.test_questionnaires import plan
 

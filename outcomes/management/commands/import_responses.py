@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes.imports import COLUMNS, import_responses
+from outcomes.questionnaires.imports import COLUMNS, import_responses
 from peersupport.models import Organisation
 
 

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.instruments import registry
+from outcomes.models import Assessment, AssessmentStatus, Response
 from peersupport.models import Organisation, User
-
-from .models import Assessment, AssessmentStatus, Response
 
 
 def assessments_for_member(user: User, organisation: Organisation) -> QuerySet[Assessment]:

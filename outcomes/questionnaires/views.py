@@ -11,14 +11,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from outcomes import charts
 from outcomes.instruments import registry
 from outcomes.instruments.text import questionnaire_for
+from outcomes.models import AssessmentStatus
+from outcomes.questionnaires import risk, selectors
+from outcomes.questionnaires.permissions import groups_overseen, organisation_for_staff
+from outcomes.questionnaires.responses import AnswerError, answers_save, response_submit, unanswered
 from peersupport.views import consent_required
-
-from . import charts, risk, selectors
-from .models import AssessmentStatus
-from .permissions import groups_overseen, organisation_for_staff
-from .responses import AnswerError, answers_save, response_submit, unanswered
 
 
 def _assessment_or_404(request: HttpRequest, organisation, assessment_id: int):

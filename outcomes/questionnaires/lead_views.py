@@ -13,11 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from groups.models import Curriculum, SupportGroup
 from outcomes.instruments.loading import load_all
 from outcomes.instruments.text import text_status
+from outcomes.models import InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
+from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
+from outcomes.questionnaires.imports import COLUMNS, import_responses
 from peersupport.permissions import Perm, organisation_for
-
-from .forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
-from .imports import COLUMNS, import_responses
-from .models import InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
 
 
 def _lead_org(request: HttpRequest, slug: str):

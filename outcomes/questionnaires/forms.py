@@ -4,8 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from outcomes.instruments.types import InstrumentDefinition
-
-from .models import Anchor, TimePoint
+from outcomes.models import Anchor, TimePoint
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -128,7 +127,7 @@ class PeriodForm(forms.Form):
         self.period = None
 
     def clean(self):
-        from .periods import Period, Quarter
+        from outcomes.periods import Period, Quarter
 
         cleaned = super().clean()
         first, last = Quarter.parse(cleaned.get("from_quarter", "")), Quarter.parse(cleaned.get("to_quarter", ""))

@@ -20,11 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from groups.models import Membership, MembershipStatus, SupportGroup
+from outcomes.models import Anchor, Assessment, AssessmentStatus, MeasurementPlan, PlanTimePoint
 from peersupport.mail import queue_email
 from peersupport.selectors import consent_is_active
 from sessions.models import SessionStatus
-
-from .models import Anchor, Assessment, AssessmentStatus, MeasurementPlan, PlanTimePoint
 
 logger = logging.getLogger(__name__)
 

@@ -25,11 +25,10 @@ from django.utils import timezone
 from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.instruments.loading import load_all
 from outcomes.instruments.types import InstrumentDefinition
+from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
+from outcomes.questionnaires.responses import AnswerError, response_submit
 from peersupport.models import Organisation
 from peersupport.selectors import consent_is_active
-
-from .models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
-from .responses import AnswerError, response_submit
 
 COLUMNS = ("participant_email", "group", "time_point", "instrument", "item", "value", "completed_date")
 MAX_ROWS = 200_000

@@ -10,10 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outcomes.models import RiskAlert, RiskAlertStatus
 from peersupport import outbox
 from peersupport.models import OutboxMessage, OutboxStatus, RoleKind, User
-
-from .models import RiskAlert, RiskAlertStatus
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +129,6 @@ def open_alerts_for(user: User, organisation):
     qs = RiskAlert.objects.filter(organisation=organisation, status=RiskAlertStatus.OPEN).select_related(
         "group", "member"
     )
-    from .permissions import groups_overseen
+    from outcomes.questionnaires.permissions import groups_overseen
 
     return qs.filter(group__in=groups_overseen(user, organisation)).order_by("-created_at")

@@ -9,13 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outcomes.aggregation import mark_stale_for_response
 from outcomes.instruments.scoring import ScoringInputError, score
 from outcomes.instruments.types import InstrumentDefinition
+from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource
+from outcomes.questionnaires import risk
 from peersupport.selectors import consent_is_active
-
-from . import risk
-from .aggregation import mark_stale_for_response
-from .models import Assessment, AssessmentStatus, Response, ResponseSource
 
 
 class AnswerError(ValidationError):
