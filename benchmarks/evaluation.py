@@ -968,7 +968,7 @@ def phase_timer(phases: dict[str, float]):
     """Time ``engine.load``, ``engine.compute`` and the saving of each group's data (``group_data.split`` and
     ``ReadResult.save``) inside ``recompute_all`` by wrapping them for the duration (instrumentation in this
     process only: no application file is changed)."""
-    from outcomes import engine, group_data
+    from outcomes.evaluation import engine, group_data
 
     targets = [
         (engine, "load", "load"),
@@ -999,7 +999,7 @@ def phase_timer(phases: dict[str, float]):
 
 def recompute_measured(organisation_id: int, *, profile: bool) -> tuple[float, int, dict[str, float]]:
     """``recompute_all`` as it is: (seconds, cohorts, seconds by phase)."""
-    from outcomes.aggregation import recompute_all
+    from outcomes.evaluation.recompute import recompute_all
 
     phases: dict[str, float] = {}
     started = time.perf_counter()
@@ -1144,8 +1144,8 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
     from django.utils import timezone
 
     from groups.models import Membership
-    from outcomes.aggregation import _scheduled_key
-    from outcomes.cohorts import cohort_keys
+    from outcomes.evaluation.cohorts import cohort_keys
+    from outcomes.evaluation.scheduling import scheduled_key
     from outcomes.instruments import registry
     from outcomes.models import Assessment, AssessmentStatus, CohortState
     from outcomes.questionnaires.responses import response_submit
@@ -1166,7 +1166,7 @@ def bench_latency(organisation_id: int, *, submits: int, timeout: float, seed: i
     chosen = rng.choice(candidates, size=min(submits, len(candidates)), replace=False).tolist()
     defn = registry.get("phq9", 1)
 
-    cache.delete(_scheduled_key(organisation_id))
+    cache.delete(scheduled_key(organisation_id))
     app.control.purge()  # messages queued while recompute_all marked cohorts (no worker was running then)
     log_path = Path(tempfile.gettempdir()) / f"bench-celery-worker-{os.getpid()}.log"
     worker = start_worker(log_path)

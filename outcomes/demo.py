@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from groups import demo as groups_demo
 from groups.models import GroupStatus, Membership, MembershipStatus, SupportGroup
+from outcomes.evaluation.recompute import recompute_all
 from outcomes.instruments import registry
 from outcomes.questionnaires.responses import response_submit
 from peersupport.models import Organisation
 from sessions.models import SessionStatus
 
-from .aggregation import recompute_all
 from .models import (
     Anchor,
     Assessment,

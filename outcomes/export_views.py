@@ -14,13 +14,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from peersupport.audit import record
-from peersupport.models import AuditEvent, Organisation
-from peersupport.permissions import Perm, organisation_for
-
-from .exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
-from .exports.items import ITEM_COLUMNS, item_rows, submitted_responses
-from .exports.summary import (
+from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.summary import (
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
     FLOW_COLUMNS,
@@ -31,7 +26,12 @@ from .exports.summary import (
     summary_rows,
     summary_tables,
 )
-from .exports.suppression import threshold_for
+from peersupport.audit import record
+from peersupport.models import AuditEvent, Organisation
+from peersupport.permissions import Perm, organisation_for
+
+from .exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
+from .exports.items import ITEM_COLUMNS, item_rows, submitted_responses
 from .exports.writers import csv_stream, csv_text, xlsx_bytes
 
 CSV_TYPE = "text/csv; charset=utf-8"

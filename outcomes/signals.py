@@ -30,11 +30,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from groups.models import Membership, MembershipEvent, MembershipStatus, SupportGroup
+from outcomes.evaluation import group_data
 from peersupport.jobs import enqueue
 from sessions.models import Attendance, GroupSession
 from sessions.signals import register_saved, sessions_scheduled
 
-from . import group_data
 from .models import Assessment, AssessmentStatus, GroupData, GroupDataChange, Response
 
 
@@ -48,14 +48,14 @@ def assessments_for_new_active_member(sender, instance: MembershipEvent, created
 @receiver(post_save, sender=MembershipEvent)
 def flow_changed_by_membership(sender, instance: MembershipEvent, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        from .aggregation import mark_stale_if_computed
+        from outcomes.evaluation.marking import mark_stale_if_computed
 
         mark_stale_if_computed(instance.membership.group)
 
 
 @receiver(register_saved)
 def flow_changed_by_register(sender, session: GroupSession, **kwargs) -> None:
-    from .aggregation import mark_stale_if_computed
+    from outcomes.evaluation.marking import mark_stale_if_computed
 
     mark_stale_if_computed(session.group)
 
@@ -63,7 +63,7 @@ def flow_changed_by_register(sender, session: GroupSession, **kwargs) -> None:
 @receiver(post_save, sender=GroupSession)
 def flow_changed_by_session(sender, instance: GroupSession, created: bool, raw: bool = False, **kwargs) -> None:
     if not created and not raw:
-        from .aggregation import mark_stale_if_computed
+        from outcomes.evaluation.marking import mark_stale_if_computed
 
         mark_stale_if_computed(instance.group, periods=True)
 
@@ -71,7 +71,7 @@ def flow_changed_by_session(sender, instance: GroupSession, created: bool, raw: 
 @receiver(post_save, sender=SupportGroup)
 def cohorts_changed_by_group(sender, instance: SupportGroup, created: bool, raw: bool = False, **kwargs) -> None:
     if not created and not raw:
-        from .aggregation import mark_stale_if_computed
+        from outcomes.evaluation.marking import mark_stale_if_computed
 
         mark_stale_if_computed(instance, whole_organisation=True)
 
@@ -125,6 +125,6 @@ def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> Non
     # After the cascade (whose receivers above may have appended changes).
     GroupData.objects.filter(group_id=instance.pk).delete()
     GroupDataChange.objects.filter(group_id=instance.pk).delete()
-    from .aggregation import forget_deleted_group
+    from outcomes.evaluation.marking import forget_deleted_group
 
     forget_deleted_group(instance)

@@ -44,7 +44,7 @@ def create_assessments(membership_id: int) -> int:
 @shared_task(soft_time_limit=900, time_limit=960, acks_late=True)
 def recompute_organisation(organisation_id: int) -> int:
     """Recompute the organisation's stale cohorts (queued after submits, coalesced)."""
-    from .aggregation import recompute_stale
+    from outcomes.evaluation.recompute import recompute_stale
 
     return recompute_stale(organisation_id=organisation_id)
 
@@ -56,7 +56,8 @@ def sweep_stale_cohorts() -> int:
     First marks the groups whose sessions started since their figures were computed (the dose moved on), and
     the cohorts of groups whose data changed without marking anything (an admin's edit or delete).
     """
-    from .aggregation import mark_stale_for_changed_data, mark_stale_for_sessions_started, recompute_stale
+    from outcomes.evaluation.marking import mark_stale_for_sessions_started
+    from outcomes.evaluation.recompute import mark_stale_for_changed_data, recompute_stale
 
     mark_stale_for_sessions_started()
     mark_stale_for_changed_data()

@@ -1,8 +1,7 @@
 from django.urls import path
 
+from outcomes.evaluation import views as report_views
 from outcomes.questionnaires import lead_views, views
-
-from . import report_views
 
 app_name = "outcomes"
 

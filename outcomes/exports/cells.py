@@ -20,11 +20,6 @@ def neutralise(value):
     return value
 
 
-def suppressed(k: int) -> str:
-    """The text of a figure hidden by disclosure control."""
-    return f"suppressed (<{k})"
-
-
 def plain(value):
     """A Python value as a CSV/XLSX cell: None → empty, booleans → true/false, dates as ISO text."""
     if value is None:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from outcomes.instruments.loading import load_all
-from outcomes.instruments.types import LICENSEE_TEXT_MODES, InstrumentDefinition, Item
-from outcomes.models import TimePoint
-
-from .items import ITEM_COLUMNS
-from .pseudonyms import PSEUDONYM_LENGTH
-from .summary import (
+from outcomes.evaluation.summary import (
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
     FLOW_COLUMNS,
@@ -16,6 +10,12 @@ from .summary import (
     META_COLUMNS,
     OUTCOME_COLUMNS,
 )
+from outcomes.instruments.loading import load_all
+from outcomes.instruments.types import LICENSEE_TEXT_MODES, InstrumentDefinition, Item
+from outcomes.models import TimePoint
+
+from .items import ITEM_COLUMNS
+from .pseudonyms import PSEUDONYM_LENGTH
 
 DICTIONARY_COLUMNS = (
     "section", "export", "column", "instrument", "instrument_version", "title", "item_key", "item_number",

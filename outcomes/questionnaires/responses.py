@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from outcomes.aggregation import mark_stale_for_response
+from outcomes.evaluation.marking import mark_stale_for_response
 from outcomes.instruments.scoring import ScoringInputError, score
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource

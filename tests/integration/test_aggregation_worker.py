@@ -9,7 +9,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 
-from outcomes import aggregation
+from outcomes.evaluation import marking, recompute
 from outcomes.models import CohortState
 from outcomes.tasks import sweep_stale_cohorts
 from peersupport.celery import app as celery_app
@@ -39,7 +39,7 @@ def test_a_burst_of_submits_queues_one_recompute(broker):
     for _ in range(100):
         with transaction.atomic():
             answered(active_member(group), "baseline", 20)
-            aggregation.mark_stale(group)
+            marking.mark_stale(group)
     time.sleep(0.2)
     assert queued() == 1
 
@@ -48,7 +48,7 @@ def test_killing_the_worker_before_the_recompute_leaves_the_cohort_stale_and_the
     group, _ = facilitated_group()
     with transaction.atomic():
         answered(active_member(group), "baseline", 20)
-        aggregation.mark_stale(group)
+        marking.mark_stale(group)
     assert queued() == 1
     celery_app.control.purge()  # the worker died with the message: it is gone
     assert CohortState.objects.filter(stale=True).count() == 7
@@ -62,7 +62,7 @@ def test_a_submit_is_fresh_soon_after_commit_with_a_worker_running(broker):
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         with transaction.atomic():
             answered(active_member(group), "baseline", 20)
-            aggregation.mark_stale(group)
+            marking.mark_stale(group)
         deadline = time.monotonic() + 20
         while CohortState.objects.filter(stale=True).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -80,7 +80,7 @@ def test_two_workers_recomputing_one_cohort_at_once_leave_one_consistent_set_of_
     for score in (10, 12, 14, 16, 18, 20):
         answered(active_member(group), "baseline", score)
     with transaction.atomic():
-        aggregation.mark_stale(group)
+        marking.mark_stale(group)
     cohort = CohortState.objects.get(dimension="group", value=str(group.pk))
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
@@ -88,7 +88,7 @@ def test_two_workers_recomputing_one_cohort_at_once_leave_one_consistent_set_of_
     def work():
         try:
             barrier.wait(timeout=10)
-            aggregation.recompute_cohort(cohort.pk)
+            recompute.recompute_cohort(cohort.pk)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -110,7 +110,7 @@ def test_saving_group_data_does_not_wait_for_a_submit_in_flight_and_leaves_its_g
     import numpy as np
     from django.db import connection
 
-    from outcomes import engine, group_data
+    from outcomes.evaluation import engine, group_data
 
     group, _ = facilitated_group()
     members = [active_member(group) for _ in range(3)]
@@ -157,7 +157,7 @@ def test_an_import_across_groups_and_a_submit_in_one_of_them_both_commit(real_st
     in_a, in_b, other_in_b = active_member(a), active_member(b), active_member(b)
     for m in (in_a, in_b, other_in_b):
         answered(m, "baseline", 20)
-    aggregation.recompute_all(organisation_id=a.organisation_id)
+    recompute.recompute_all(organisation_id=a.organisation_id)
     import_holds_cohorts, submit_changed_b = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
@@ -165,12 +165,12 @@ def test_an_import_across_groups_and_a_submit_in_one_of_them_both_commit(real_st
         try:
             with transaction.atomic():
                 answered(in_a, "post", 24)
-                aggregation.mark_stale(a)  # holds the organisation's cohort rows until commit
+                marking.mark_stale(a)  # holds the organisation's cohort rows until commit
                 import_holds_cohorts.set()
                 assert submit_changed_b.wait(timeout=10)
                 time.sleep(0.3)  # the submit is now waiting for the cohort rows
                 answered(in_b, "post", 26)
-                aggregation.mark_stale(b)
+                marking.mark_stale(b)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -182,7 +182,7 @@ def test_an_import_across_groups_and_a_submit_in_one_of_them_both_commit(real_st
             with transaction.atomic():
                 answered(other_in_b, "post", 21)
                 submit_changed_b.set()
-                aggregation.mark_stale(b)
+                marking.mark_stale(b)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -194,6 +194,6 @@ def test_an_import_across_groups_and_a_submit_in_one_of_them_both_commit(real_st
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert aggregation.recompute_stale() > 0
+    assert recompute.recompute_stale() > 0
     whole = CohortState.objects.get(organisation=a.organisation, dimension="organisation")
     assert whole.outcome_summaries.get(scale="total", time_point="post").n == 3

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core import mail
 from django.db import connection, connections, transaction
 
-from outcomes import aggregation
+from outcomes.evaluation import marking, recompute
 from outcomes.models import CohortState, RiskAlert
 from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
 from outcomes.tasks import recompute_organisation, sweep_stale_cohorts
@@ -120,7 +120,7 @@ def test_a_worker_killed_during_a_recompute_leaves_the_figures_stale_and_the_swe
     for score in (10, 14, 18, 22, 26):
         answered(active_member(group), "baseline", score)
     with transaction.atomic():
-        aggregation.mark_stale(group)
+        marking.mark_stale(group)
     celery_app.control.purge()  # the message the mark queued: the worker below is given its own
     stale = CohortState.objects.filter(organisation=group.organisation, stale=True).count()
     assert stale > 0
@@ -211,7 +211,7 @@ def health(port: int, *, within: float = 60) -> dict:
 
 
 def lock_key(organisation_id: int) -> int:
-    return (aggregation._LOCK_NAMESPACE << 32) + organisation_id
+    return (recompute._LOCK_NAMESPACE << 32) + organisation_id
 
 
 @contextmanager

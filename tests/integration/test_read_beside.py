@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from groups.services import membership as membership_services
-from outcomes import aggregation, engine
+from outcomes.evaluation import engine, recompute
 from outcomes.models import ChangeSummary, CohortState, FlowSummary, OutcomeSummary
 from sessions import services as session_services
 from sessions.models import Attendance
@@ -95,22 +95,22 @@ def test_a_recompute_reads_beside_and_stores_the_figures_of_a_recompute_on_one_c
     every_read_beside, organisation
 ):
     organisation, _ = organisation
-    aggregation.recompute_all(organisation_id=organisation.pk)  # no caller's transaction: reads beside
+    recompute.recompute_all(organisation_id=organisation.pk)  # no caller's transaction: reads beside
     beside = figures(organisation)
     assert len(beside["flows"]) == CohortState.objects.filter(organisation=organisation).count()
     with transaction.atomic():  # a caller's transaction: one connection
-        aggregation.recompute_all(organisation_id=organisation.pk)
+        recompute.recompute_all(organisation_id=organisation.pk)
     assert figures(organisation) == beside
 
 
 def test_inside_a_callers_transaction_a_recompute_sees_its_uncommitted_rows(every_read_beside, organisation):
     organisation, (group, facilitator) = organisation
-    aggregation.recompute_all(organisation_id=organisation.pk)
+    recompute.recompute_all(organisation_id=organisation.pk)
     with transaction.atomic():
         joined = active_member(group)
         answered(joined, "baseline", 30)
         membership_services.membership_withdraw(membership=joined, by=facilitator, reason="feeling_better")
-        aggregation.recompute_all(organisation_id=organisation.pk)  # a second connection would not see them
+        recompute.recompute_all(organisation_id=organisation.pk)  # a second connection would not see them
         whole = FlowSummary.objects.get(cohort__organisation=organisation, cohort__dimension="organisation")
         assert whole.withdrawn == 4 and whole.withdrawal_reasons.get("feeling_better") == 1
         baseline = OutcomeSummary.objects.get(

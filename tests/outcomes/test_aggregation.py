@@ -11,7 +11,7 @@ from django.utils import timezone
 from scipy import stats
 
 from groups.models import MembershipStatus
-from outcomes import aggregation, engine
+from outcomes.evaluation import cohorts, engine, marking, recompute
 from outcomes.models import (
     Assessment,
     AssessmentStatus,
@@ -56,7 +56,7 @@ def worked_example():
     dropout.status = MembershipStatus.WITHDRAWN
     dropout.withdrawal_reason = "time_or_place"
     dropout.save()
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     return group
 
 
@@ -123,7 +123,7 @@ def test_recompute_is_idempotent(worked_example):
     before = list(
         OutcomeSummary.objects.order_by("cohort", "time_point").values_list("cohort", "time_point", "n", "mean")
     )
-    aggregation.recompute_all(organisation_id=worked_example.organisation_id)
+    recompute.recompute_all(organisation_id=worked_example.organisation_id)
     after = list(
         OutcomeSummary.objects.order_by("cohort", "time_point").values_list("cohort", "time_point", "n", "mean")
     )
@@ -138,7 +138,7 @@ def test_edge_cases_give_no_figure_rather_than_a_wrong_one():
     answered(lone, "post", 35)
     same = active_member(group)
     answered(same, "baseline", 30)  # no post: follow-up all missing
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     change = ChangeSummary.objects.get(cohort=cohort(group), scale="total", to_time_point="post")
     assert change.n_pairs == 1 and change.mean_change == 5.0
     assert change.sd_change is None and change.t is None and change.p is None and change.d_z is None
@@ -153,7 +153,7 @@ def test_zero_variance_change_gives_no_t_or_effect_size():
         m = active_member(group)
         answered(m, "baseline", pre)
         answered(m, "post", pre + 2)
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     change = ChangeSummary.objects.get(cohort=cohort(group), scale="total")
     assert change.mean_change == 2.0 and change.sd_change == 0.0
     assert change.t is None and change.d_z is None
@@ -168,7 +168,7 @@ def test_seeded_random_data_matches_scipy():
         m = active_member(group)
         answered(m, "baseline", float(a), code="phq9")
         answered(m, "post", float(b), code="phq9")
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     change = ChangeSummary.objects.get(cohort=cohort(group), instrument_code="phq9", scale="total")
     ttest = stats.ttest_rel(post, pre)
     assert change.t == pytest.approx(ttest.statistic, abs=1e-9)
@@ -185,27 +185,27 @@ def test_a_submit_marks_its_cohorts_stale_in_the_same_transaction(on_commit):
     group, _ = facilitated_group()
     m = active_member(group)
     with pytest.raises(RuntimeError), transaction.atomic():
-        aggregation.mark_stale(group)
+        marking.mark_stale(group)
         raise RuntimeError("the submit failed")
     assert not CohortState.objects.exists()
-    aggregation.mark_stale(group)
+    marking.mark_stale(group)
     assert CohortState.objects.filter(stale=True).count() == 7
     answered(m, "baseline", 20)
     with on_commit():
-        aggregation.mark_stale(group)
+        marking.mark_stale(group)
     assert not CohortState.objects.filter(stale=True).exists()  # recomputed after commit (tasks in-process here)
 
 
 def test_a_mark_that_arrives_during_a_recompute_keeps_the_cohort_stale():
     group, _ = facilitated_group()
     answered(active_member(group), "baseline", 20)
-    aggregation.mark_stale(group)
+    marking.mark_stale(group)
     state = CohortState.objects.get(dimension="group")
     CohortState.objects.filter(pk=state.pk).update(marked_at=timezone.now() + dt.timedelta(seconds=30))
-    aggregation.recompute_cohort(state.pk)
+    recompute.recompute_cohort(state.pk)
     state.refresh_from_db()
     assert state.stale is True and state.computed_at is not None
-    assert aggregation.recompute_stale() == 7
+    assert recompute.recompute_stale() == 7
     state.refresh_from_db()
     assert state.stale is True  # the late mark is still in the future; the sweep will pick it up again
 
@@ -255,7 +255,7 @@ def test_the_report_leaves_out_cells_about_fewer_than_five_people():
         m = active_member(group)
         answered(m, "baseline", pre)
         answered(m, "post", pre + 1)
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     out = io.StringIO()
     call_command("evaluation_report", "--org", group.organisation.slug, stdout=out)
     report = json.loads(out.getvalue())
@@ -305,7 +305,7 @@ def test_the_evaluation_page_suppresses_small_cohorts(client):
         m = active_member(group)
         answered(m, "baseline", pre)
         answered(m, "post", pre + 3)
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     client.force_login(person(group.organisation, RoleKind.LEAD))
     page = client.get(reverse("outcomes:evaluation", args=[group.organisation.slug])).content.decode()
     assert "suppressed (fewer than 5)" in page
@@ -335,7 +335,7 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
     from django.core.management import call_command
     from django.urls import reverse
 
-    from outcomes.exports.summary import summary_tables
+    from outcomes.evaluation.summary import summary_tables
     from peersupport.models import RoleKind
     from tests.factories import person
 
@@ -345,7 +345,7 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
         for i in range(n):
             m = active_member(group)
             answered(m, "baseline", 20 + i)
-    aggregation.recompute_all(organisation_id=big.organisation_id)
+    recompute.recompute_all(organisation_id=big.organisation_id)
     tables = summary_tables(big.organisation)
     hidden = {
         (r["cohort_dimension"], r["cohort_value"], r["time_point"])
@@ -365,7 +365,7 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
 
 def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     from groups.models import GroupFormat
-    from outcomes.exports.summary import comparisons_of
+    from outcomes.evaluation.summary import comparisons_of
     from outcomes.models import ComparisonSummary
     from tests.factories import SupportGroupFactory
 
@@ -380,7 +380,7 @@ def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
             m = active_member(group)
             answered(m, "baseline", 30)
             answered(m, "post", 30 + change)
-    aggregation.recompute_all(organisation_id=structured.organisation_id)
+    recompute.recompute_all(organisation_id=structured.organisation_id)
     row = ComparisonSummary.objects.get(kind="format", scale="total")
     assert (row.n_a, row.n_b) == (8, 8)
     assert row.g == pytest.approx(0.896937, rel=1e-5)
@@ -388,7 +388,7 @@ def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     assert row.p == pytest.approx(stats.ttest_ind(a, b).pvalue, abs=1e-9)
     by_group = next(c for c in comparisons_of([row.cohort_id]) if c.a_value == str(structured.pk))
     assert by_group.g == pytest.approx(row.g, abs=1e-9)  # with two groups, a group vs the rest is the same split
-    from outcomes.report import evaluation_report
+    from outcomes.evaluation.report import evaluation_report
 
     shown = evaluation_report(structured.organisation)["comparisons"]
     assert {c["kind"] for c in shown} == {"format", "group"}
@@ -413,7 +413,7 @@ def test_comparisons_appear_in_the_report_only_when_both_sides_are_large_enough(
             m = active_member(group)
             answered(m, "baseline", 30)
             answered(m, "post", 31 + i)
-    aggregation.recompute_all(organisation_id=structured.organisation_id)
+    recompute.recompute_all(organisation_id=structured.organisation_id)
     out = io.StringIO()
     call_command("evaluation_report", "--org", structured.organisation.slug, stdout=out)
     assert json.loads(out.getvalue())["comparisons"] == []  # three unstructured members: not shown
@@ -425,7 +425,7 @@ def test_a_group_comparison_set_gives_back_each_groups_comparison_with_undefined
     from outcomes.models import GroupComparisonSet
 
     group, _ = facilitated_group()
-    aggregation.mark_stale(group)
+    marking.mark_stale(group)
     cohort = CohortState.objects.get(dimension="organisation")
     figures = np.arange(18, dtype=float).reshape(9, 2)
     figures[4, 1] = np.nan  # g of the second group undefined
@@ -452,10 +452,10 @@ def test_a_full_recompute_makes_missing_cohorts_and_refreshes_a_renamed_groups_l
 
     group, _ = facilitated_group()
     answered(active_member(group), "baseline", 20)
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     SupportGroup.objects.filter(pk=group.pk).update(name="Renamed circle")  # a bulk edit: no receiver saw it
     CohortState.objects.filter(dimension="format").delete()
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     assert CohortState.objects.get(dimension="group", value=str(group.pk)).label == "Renamed circle"
     assert CohortState.objects.get(dimension="format").outcome_summaries.get(time_point="baseline").n == 1
     assert not CohortState.objects.filter(stale=True).exists()
@@ -467,7 +467,7 @@ def test_the_groups_of_every_cohort_come_from_one_query_and_equal_each_cohorts_o
     from django.test.utils import CaptureQueriesContext
 
     from groups.models import GroupFormat, SupportGroup
-    from outcomes.cohorts import groups_filter
+    from outcomes.evaluation.cohorts import groups_filter
 
     first, _ = facilitated_group(delivery="online")
     org = first.organisation
@@ -475,14 +475,14 @@ def test_the_groups_of_every_cohort_come_from_one_query_and_equal_each_cohorts_o
     facilitated_group(org, delivery="telephone")
     for group in SupportGroup.objects.filter(organisation=org):
         answered(active_member(group), "baseline", 10)
-    aggregation.recompute_all(organisation_id=org.pk)
+    recompute.recompute_all(organisation_id=org.pk)
     CohortState.objects.create(organisation=org, dimension="period", value="2020Q1-2030Q4")
     CohortState.objects.create(organisation=org, dimension="period", value="not a period")
     states = list(CohortState.objects.filter(organisation=org).order_by("dimension", "value"))
     assert {state.dimension for state in states} >= {"organisation", "group", "format", "delivery", "period"}
 
     with CaptureQueriesContext(connection) as queries:
-        found = aggregation.cohorts_groups(states)
+        found = cohorts.cohorts_groups(states)
     # one for every cohort; building a period's filter reads the groups' time zones (one period parses)
     assert len(queries) == 2, [q["sql"][:300] for q in queries]
 
@@ -506,6 +506,6 @@ def test_summary_json_values_equal_in_python_but_not_in_json_are_written_each_as
         (state.pk, 0, 0, 0, 0, reasons, {}, 0, None, None, None, None)
         for state, reasons in zip([cohort, *others], [{"x": 1}, {"x": 1.0}, {"x": True}], strict=True)
     ]
-    aggregation._insert(FlowSummary, engine.FLOW_COLUMNS, rows)
+    recompute._insert(FlowSummary, engine.FLOW_COLUMNS, rows)
     stored = dict(FlowSummary.objects.values_list("cohort_id", "withdrawal_reasons"))
     assert [type(stored[state.pk]["x"]) for state in (cohort, *others)] == [int, float, bool]

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomes.disclosure import DEFAULT_K, MIN_K, primary_suppression, suppress_value, suppression_mask
+from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K, primary_suppression, suppress_value, suppression_mask
 
 # --- attackers ---------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from groups.models import MembershipStatus
-from outcomes import engine
+from outcomes.evaluation import engine
 from outcomes.models import Response, TimePoint
 from tests.factories import active_member, facilitated_group
 from tests.outcomes.test_aggregation import answered

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import GroupFormat, SupportGroup
-from outcomes import aggregation
-from outcomes.cohorts import groups_filter
-from outcomes.disclosure import DEFAULT_K
-from outcomes.exports.summary import COMPARISON_COLUMNS, SUMMARY_COLUMNS, comparisons_of
+from outcomes.evaluation import recompute
+from outcomes.evaluation.cohorts import groups_filter
+from outcomes.evaluation.disclosure.mask import DEFAULT_K
+from outcomes.evaluation.report import evaluation_report
+from outcomes.evaluation.summary import COMPARISON_COLUMNS, SUMMARY_COLUMNS, comparisons_of
 from outcomes.models import Assessment, AssessmentStatus, CohortState, ComparisonSummary, Response
-from outcomes.report import evaluation_report
 from peersupport.models import AuditEvent, RoleKind
 from tests.factories import OrganisationFactory, SupportGroupFactory, active_member, facilitated_group, person
 
@@ -81,7 +81,7 @@ def hostile_pair():
     org = group.organisation
     completers(group, [6, 3, 7, 1, -2, 8])
     completers(unstructured(org, name="Thursday circle"), [2, -1, 4, 0, 3, 1])
-    aggregation.recompute_all(organisation_id=org.id)
+    recompute.recompute_all(organisation_id=org.id)
     return {"org": org, "group": group, "facilitator": facilitator, "lead": person(org, RoleKind.LEAD)}
 
 
@@ -97,7 +97,7 @@ def with_small_group():
     completers(wednesday, [5, 1, 2, 0, 3, 4, 6, 2, 1])
     completers(circle, [2, -1, 4, 0, 3, 1, 2])
     completers(small, [5, 1, 2])
-    aggregation.recompute_all(organisation_id=org.id)
+    recompute.recompute_all(organisation_id=org.id)
     return {"org": org, "small": small, "circle": circle, "lead": person(org, RoleKind.LEAD)}
 
 

@@ -15,10 +15,10 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from outcomes.disclosure import DEFAULT_K, MIN_K
+from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K
+from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.exports.cells import neutralise
 from outcomes.exports.pseudonyms import pseudonym
-from outcomes.exports.suppression import threshold_for
 from outcomes.models import (
     Assessment,
     AssessmentStatus,
@@ -490,7 +490,7 @@ def test_the_threshold_is_the_organisations_own_but_never_below_the_minimum():
 
 
 def test_a_higher_threshold_suppresses_more(client, service, monkeypatch):
-    monkeypatch.setattr("outcomes.exports.suppression.DEFAULT_K", 10)
+    monkeypatch.setattr("outcomes.evaluation.disclosure.suppression.DEFAULT_K", 10)
     rows = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     whole_change = next(r for r in rows if r["table"] == "change" and r["cohort_dimension"] == "organisation")
     assert whole_change["unchanged"] == "suppressed (<10)"

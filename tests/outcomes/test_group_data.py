@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from groups.models import GroupFormat
 from groups.services import membership as membership_services
-from outcomes import aggregation, engine, group_data
+from outcomes.evaluation import engine, group_data, marking, recompute
 from outcomes.models import Assessment, CohortState, GroupData, GroupDataChange, OutcomeSummary, Response
 from sessions import services as session_services
 from tests.factories import GroupSessionFactory, active_member, facilitated_group
@@ -46,7 +46,7 @@ def organisation_with_figures():
         held = now - dt.timedelta(days=1)
         session = GroupSessionFactory(group=group, starts_at=held, ends_at=held + dt.timedelta(hours=1))
         groups.append((group, facilitator, members, session))
-    aggregation.recompute_all(organisation_id=organisation.pk)
+    recompute.recompute_all(organisation_id=organisation.pk)
     return organisation, groups
 
 
@@ -150,7 +150,7 @@ def test_the_organisations_figures_follow_changes_through_the_saved_data(organis
     assert baseline.n == 9
     with on_commit():
         answered(active_member(g0), "baseline", 40)
-        aggregation.mark_stale(g0)  # as a submit does (tasks run in-process here)
+        marking.mark_stale(g0)  # as a submit does (tasks run in-process here)
     baseline = OutcomeSummary.objects.get(cohort=whole, scale="total", time_point="baseline")
     assert baseline.n == 10
     assert baseline.mean == pytest.approx(np.mean([20, 21, 22, 21, 22, 23, 22, 23, 24, 40]), abs=1e-12)

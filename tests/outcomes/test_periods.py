@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups.models import GroupFormat, SupportGroup
-from outcomes import aggregation, periods
-from outcomes.cohorts import cohort_keys, cohort_label, groups_filter
-from outcomes.disclosure import DEFAULT_K
+from outcomes.evaluation import cohorts, marking, periods, recompute, scheduling
+from outcomes.evaluation.cohorts import cohort_keys, cohort_label, groups_filter
+from outcomes.evaluation.disclosure.mask import DEFAULT_K
+from outcomes.evaluation.periods import Period, Quarter
 from outcomes.instruments.loading import load_all
 from outcomes.models import Assessment, AssessmentStatus, CohortState, Response
-from outcomes.periods import Period, Quarter
 from outcomes.questionnaires.responses import response_submit
 from peersupport.models import AuditEvent, RoleKind
 from sessions.models import SessionStatus
@@ -185,7 +185,7 @@ def test_a_submit_marks_the_period_stale_in_the_submits_transaction():
     group, _ = facilitated_group()
     started(group, dt.datetime(2025, 5, 2, 9, tzinfo=UTC))
     holding = add_period(group.organisation, "2025Q2-2025Q2")
-    aggregation.mark_stale(group)
+    marking.mark_stale(group)
     holding.refresh_from_db()
     assert holding.stale is True and holding.marked_at is not None
     assert holding.label == "Groups starting 2025 Q2"
@@ -207,7 +207,7 @@ def organisation_with_answers():
                 assessment=a, instrument_code="wemwbs", instrument_version=1, total=total,
                 scores={"total": total, "subscales": {}}, submitted_at=timezone.now(),
             )  # fmt: skip
-    aggregation.recompute_all(organisation_id=org.id)
+    recompute.recompute_all(organisation_id=org.id)
     return {"org": org, "group": group, "facilitator": facilitator, "lead": person(org, RoleKind.LEAD)}
 
 
@@ -236,15 +236,15 @@ def test_a_lead_chooses_a_range_sees_it_being_computed_then_its_figures(client, 
     page = response.content.decode()
     assert "being computed" in page and "Groups starting 2025 Q1 – 2025 Q2" in page
     assert "Participant flow" not in page
-    event = AuditEvent.objects.get(action=periods.AUDIT_PERIOD_ADDED)
+    event = AuditEvent.objects.get(action=cohorts.AUDIT_PERIOD_ADDED)
     assert event.actor == lead and event.detail["period"] == "2025Q1-2025Q2"
 
     # Asking again changes nothing; the queued recompute (run here) makes it fresh.
     client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q2"})
     assert CohortState.objects.filter(dimension="period").count() == 1
-    assert AuditEvent.objects.filter(action=periods.AUDIT_PERIOD_ADDED).count() == 1
+    assert AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).count() == 1
     with on_commit():
-        aggregation.schedule_recompute(org.id)
+        scheduling.schedule_recompute(org.id)
     state.refresh_from_db()
     assert state.stale is False and state.computed_at is not None
     page = client.get(url(org, cohort="period:2025Q1-2025Q2")).content.decode()
@@ -290,22 +290,22 @@ def test_a_bad_range_gets_a_clear_message_and_changes_nothing(
     assert message in page
     assert "<script>" not in page
     assert set(CohortState.objects.values_list("pk", "stale")) == before
-    assert not AuditEvent.objects.filter(action=periods.AUDIT_PERIOD_ADDED).exists()
+    assert not AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).exists()
     assert '<option value="organisation:" selected>' in page and "Participant flow" in page  # as before
 
 
 def test_a_range_in_a_link_shows_its_figures_if_they_exist_and_never_creates_or_evicts_one(
     client, organisation_with_answers, monkeypatch
 ):
-    monkeypatch.setattr(periods, "MAX_PERIODS", 1)
+    monkeypatch.setattr(cohorts, "MAX_PERIODS", 1)
     org = organisation_with_answers["org"]
     kept = add_period(org, "2025Q1-2025Q1")
-    aggregation.recompute_stale(organisation_id=org.id)
+    recompute.recompute_stale(organisation_id=org.id)
     client.force_login(organisation_with_answers["lead"])
     page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2")).content.decode()  # not kept
     assert "no figures for this range yet" in page and 'method="post"' in page
     assert list(CohortState.objects.filter(dimension="period")) == [kept]  # nothing created, nothing evicted
-    assert not AuditEvent.objects.filter(action=periods.AUDIT_PERIOD_ADDED).exists()
+    assert not AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).exists()
     page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q1")).content.decode()  # kept
     assert f'<option value="period:{kept.value}" selected>' in page and "Participant flow" in page
 
@@ -324,7 +324,7 @@ def test_facilitators_members_and_other_organisations_cannot_choose_a_range(clie
 def test_an_organisation_keeps_at_most_max_periods_and_the_one_computed_longest_ago_gives_way(
     client, organisation_with_answers, monkeypatch
 ):
-    monkeypatch.setattr(periods, "MAX_PERIODS", 2)
+    monkeypatch.setattr(cohorts, "MAX_PERIODS", 2)
     org, lead = organisation_with_answers["org"], organisation_with_answers["lead"]
     old = add_period(org, "2025Q1-2025Q1")
     CohortState.objects.filter(pk=old.pk).update(computed_at=timezone.now() - dt.timedelta(days=3))
@@ -333,7 +333,7 @@ def test_an_organisation_keeps_at_most_max_periods_and_the_one_computed_longest_
     client.post(url(org), {"from_quarter": "2025Q2", "to_quarter": "2025Q3"})
     values = set(CohortState.objects.filter(dimension="period").values_list("value", flat=True))
     assert values == {"2025Q1-2025Q2", "2025Q2-2025Q3"}
-    assert AuditEvent.objects.get(action=periods.AUDIT_PERIOD_ADDED).detail["evicted"] == "2025Q1-2025Q1"
+    assert AuditEvent.objects.get(action=cohorts.AUDIT_PERIOD_ADDED).detail["evicted"] == "2025Q1-2025Q1"
     # Every kept range still being computed: none gives way, and the lead is told.
     CohortState.objects.filter(dimension="period").update(stale=True)
     page = client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q4"}).content.decode()
@@ -362,7 +362,7 @@ def test_a_suppressed_count_cannot_be_recovered_by_subtracting_one_periods_n_fro
                 )  # fmt: skip
     for value in ("2025Q1-2025Q1", "2025Q1-2025Q2", "2025Q2-2025Q4"):
         add_period(org, value, computed=False)
-    aggregation.recompute_all(organisation_id=org.id)
+    recompute.recompute_all(organisation_id=org.id)
     lead = person(org, RoleKind.LEAD)
     client.force_login(lead)
     content = client.get(reverse("outcomes:export_summary_csv", args=[org.slug])).content.decode()

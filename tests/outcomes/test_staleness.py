@@ -11,7 +11,7 @@ from django.utils import timezone
 from groups.models import GroupFormat, GroupStatus
 from groups.services import groups as group_services
 from groups.services import membership as membership_services
-from outcomes import aggregation
+from outcomes.evaluation import marking, recompute
 from outcomes.models import CohortState, FlowSummary, GroupData, GroupDataChange, OutcomeSummary
 from outcomes.tasks import sweep_stale_cohorts
 from sessions import services as session_services
@@ -33,7 +33,7 @@ def computed_group():
     session = GroupSessionFactory(
         group=group, starts_at=now - dt.timedelta(hours=2), ends_at=now - dt.timedelta(hours=1)
     )
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     assert not CohortState.objects.filter(stale=True).exists()
     return group, facilitator, members, session
 
@@ -70,7 +70,7 @@ def test_changing_a_groups_format_moves_it_between_format_cohorts(computed_group
     group, facilitator, _, _ = computed_group
     group.status = GroupStatus.RECRUITING  # the format is fixed once a group runs; baseline comes before that
     group.save(update_fields=["status"])
-    aggregation.recompute_stale()
+    recompute.recompute_stale()
     states = CohortState.objects.filter(organisation=group.organisation, dimension="format")
     assert FlowSummary.objects.get(cohort=states.get(value=GroupFormat.STRUCTURED)).enrolled == 3
     with on_commit():
@@ -85,8 +85,8 @@ def test_a_session_that_starts_later_marks_the_group_stale_at_the_next_sweep(com
     assert own_flow(group).dose_n == 3
     now = timezone.now()
     later = GroupSessionFactory(group=group, starts_at=now + dt.timedelta(hours=1))
-    assert aggregation.mark_stale_for_sessions_started(now=now) == 0  # not started yet
-    assert aggregation.mark_stale_for_sessions_started(now=later.starts_at + dt.timedelta(minutes=1)) == 1
+    assert marking.mark_stale_for_sessions_started(now=now) == 0  # not started yet
+    assert marking.mark_stale_for_sessions_started(now=later.starts_at + dt.timedelta(minutes=1)) == 1
     assert CohortState.objects.get(dimension="group", value=str(group.pk)).stale
 
 
@@ -157,12 +157,12 @@ def test_a_change_nobody_marked_is_in_the_next_recompute_of_its_organisation_wit
     answered(active_member(other), "baseline", 30)
     with on_commit():
         session_services.attendance_record(session=session, statuses={members[0].pk: "present"}, by=facilitator)
-        aggregation.mark_stale(other)
+        marking.mark_stale(other)
     assert own_flow(group).started == 1
     admin_delete(staff_client, Attendance.objects.get(session=session, membership=members[0]))
     with on_commit():  # a submit in the other group: its recompute folds the first group's change and marks it
         answered(active_member(other), "baseline", 31)
-        aggregation.mark_stale(other)
+        marking.mark_stale(other)
     assert own_flow(group).started == organisation_flow(group.organisation).started == 0
     assert not CohortState.objects.filter(stale=True).exists()
 
@@ -191,7 +191,7 @@ def test_a_deleted_group_loses_its_cohort_and_leaves_the_organisations_figures(c
     group, _, _, _ = computed_group
     other, _ = facilitated_group(group.organisation)
     answered(active_member(other), "baseline", 40)
-    aggregation.recompute_all(organisation_id=group.organisation_id)
+    recompute.recompute_all(organisation_id=group.organisation_id)
     assert organisation_flow(group.organisation).enrolled == 4
     with on_commit():
         group.delete()  # through the ORM: the admin refuses while the group has memberships

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 from statsmodels.stats.weightstats import DescrStatsW
 
-from outcomes.statistics import (
+from outcomes.evaluation.statistics.single import (
     ChangeCategory,
     between_groups,
     describe,

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from outcomes import statistics, statistics_many
+from outcomes.evaluation.statistics import many as statistics_many
+from outcomes.evaluation.statistics import signed_rank
+from outcomes.evaluation.statistics import single as statistics
 
 
 def same(a, b) -> bool:
@@ -93,7 +95,7 @@ def test_wilcoxon_rows_give_scipys_auto_p_values_row_by_row():
     for n in sorted({pre.size for pre in pres}):
         rows = [i for i, pre in enumerate(pres) if pre.size == n]
         pre, post = np.stack([pres[i] for i in rows]), np.stack([posts[i] for i in rows])
-        statistic, p, methods = statistics_many.wilcoxon_rows(post, pre)
+        statistic, p, methods = signed_rank.wilcoxon_rows(post, pre)
         for j, i in enumerate(rows):
             if not methods[j]:
                 assert np.all(posts[i] == pres[i])
@@ -167,7 +169,7 @@ def test_the_normal_approximation_matches_scipy_on_large_samples_with_ties_and_z
             pre[5] + rng.normal(0.0, 2.0, n).round(1),
         ]
     )
-    statistic, p, methods = statistics_many.wilcoxon_rows(post, pre)
+    statistic, p, methods = signed_rank.wilcoxon_rows(post, pre)
     for i in range(post.shape[0]):
         expected = stats.wilcoxon(post[i], pre[i])
         if n > 50 or methods[i] == "asymptotic":

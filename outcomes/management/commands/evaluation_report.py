@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes.report import evaluation_report
+from outcomes.evaluation.report import evaluation_report
 from peersupport.models import Organisation
 
 

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes import aggregation
+from outcomes.evaluation import recompute
 from peersupport.models import Organisation
 
 
@@ -28,9 +28,9 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         if options["all"]:
-            n = aggregation.recompute_all(organisation_id=organisation_id, progress=progress)
+            n = recompute.recompute_all(organisation_id=organisation_id, progress=progress)
         else:
-            n = aggregation.recompute_stale(organisation_id=organisation_id, progress=progress)
+            n = recompute.recompute_stale(organisation_id=organisation_id, progress=progress)
         if n and sys.stdout.isatty():
             self.stdout.write("")
         self.stdout.write(f"\nRecomputed {n} cohorts.")

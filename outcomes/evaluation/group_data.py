@@ -39,9 +39,9 @@ from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from . import engine
-from .engine import TIME_POINTS, Data, Scale
-from .models import GroupData, GroupDataChange
+from outcomes.evaluation import engine
+from outcomes.evaluation.engine import TIME_POINTS, Data, Scale
+from outcomes.models import GroupData, GroupDataChange
 
 FORMAT = 1  # of the payload; a payload of another format is read afresh
 _WIDTH = len(TIME_POINTS)
@@ -491,8 +491,7 @@ def invalidate_assessment(assessment_id: int) -> None:
 def _bump(joins: str, where: str, pk: int) -> None:
     """Append a change row for the group found through ``joins`` and ``where`` (an insert: it waits for nobody)."""
     from groups.models import Membership, SupportGroup
-
-    from .models import Assessment
+    from outcomes.models import Assessment
 
     tables = {"membership": Membership._meta.db_table, "assessment": Assessment._meta.db_table}
     with connection.cursor() as cursor:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from outcomes.disclosure import DEFAULT_K, MIN_K, suppression_mask
+from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K, suppression_mask
 
 _TOLERANCE = 1e-9
 

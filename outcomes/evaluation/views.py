@@ -12,16 +12,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from outcomes.charts import series_chart
+from outcomes.evaluation.cohorts import MAX_PERIODS, PeriodLimitReached, period_cohort, quarter_choices
+from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.forms import PeriodForm
+from outcomes.evaluation.periods import Period
+from outcomes.evaluation.report import is_hidden, visible_comparisons
+from outcomes.evaluation.summary import summary_tables
 from outcomes.instruments.loading import load_all
-from outcomes.questionnaires.forms import PeriodForm
+from outcomes.models import CohortDimension, CohortState, TimePoint
 from peersupport.permissions import Perm, organisation_for
-
-from .charts import series_chart
-from .exports.summary import summary_tables
-from .exports.suppression import threshold_for
-from .models import CohortDimension, CohortState, TimePoint
-from .periods import MAX_PERIODS, Period, PeriodLimitReached, period_cohort, quarter_choices
-from .report import is_hidden, visible_comparisons
 
 TIME_ORDER = {tp: i for i, tp in enumerate(TimePoint.values)}
 TIME_LABELS = dict(TimePoint.choices)

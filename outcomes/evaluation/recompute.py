@@ -1,66 +1,44 @@
-"""The evaluation engine: cohorts marked stale by submits, recomputed in the background.
+"""Recomputing the figures of stale cohorts (marked by ``marking``, queued by ``scheduling``).
 
-- ``mark_stale_for_response`` runs inside the submit's (or import's) transaction,
-  and queues a recompute of the organisation after commit.
-- ``schedule_recompute`` coalesces bursts: one recompute per organisation is
-  queued at a time (a cache key), a short while later, and it recomputes every
-  stale cohort then.
 - ``recompute_organisation`` is idempotent and atomic: the old figures of the
   cohorts it recomputes are replaced by new ones in one transaction, so readers
   see the old figures or the new, never half. Two workers on one organisation
   take turns (a PostgreSQL advisory lock), and the second finds nothing stale. A
   mark that arrives during a recompute keeps the cohort stale for the next run.
-  The organisation's data are read once per recompute (``outcomes.engine``),
+  The organisation's data are read once per recompute (``engine``),
   not once per cohort, and only for the groups that changed since the last
-  (``outcomes.group_data`` keeps each group's data); group cohorts go first,
+  (``group_data`` keeps each group's data); group cohorts go first,
   in their own transaction, so a facilitator's figures do not wait for the
   organisation's.
 - ``tasks.sweep_stale_cohorts`` (Celery beat) recomputes anything still stale, so a lost
   message delays a figure but never loses it. A change that marks nothing as
   it happens (an admin's delete, a cascade) leaves a change row for its group's
-  saved data, and ``mark_changed_groups`` marks its cohorts from that at the
-  next recompute of the organisation or the next sweep.
+  saved data, and ``marking.mark_changed_groups`` marks its cohorts from that at the
+  next recompute of the organisation or the next sweep (``mark_stale_for_changed_data``).
 
-Figures are computed by ``outcomes.statistics_many`` (numpy/scipy; the same
-formulas as ``outcomes.statistics``); see STATISTICS.md.
+Figures are computed by ``statistics.many`` (numpy/scipy; the same
+formulas as ``statistics.single``); see docs/statistics.md.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import datetime
 import gc
 import json
 import logging
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
-from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import (
-    BooleanField,
-    Case,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    JSONField,
-    OuterRef,
-    Q,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast
+from django.db.models import Case, Exists, F, JSONField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from groups.models import SupportGroup
-from peersupport.jobs import BROKER_ERRORS, enqueue
-from sessions.models import GroupSession, SessionStatus
-
-from . import engine, group_data
-from .cohorts import cohort_keys, cohort_label, groups_filter
-from .models import (
+from outcomes.evaluation import engine, group_data
+from outcomes.evaluation.cohorts import CurriculumFields, GroupFields, cohort_keys, cohorts_groups
+from outcomes.models import (
     ChangeSummary,
     CohortDimension,
     CohortState,
@@ -72,101 +50,12 @@ from .models import (
     Response,
 )
 
+from .marking import mark_changed_groups, stale_rows, upsert_stale
+from .scheduling import scheduled_key
+
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.1  # a burst of submits within this shares one recompute (see docs/architecture.md)
 _LOCK_NAMESPACE = 0x0C0401  # high bits of the advisory-lock key of a cohort recompute
-
-
-# --- Marking and scheduling -------------------------------------------------------------------
-
-
-def _stale_rows(group: SupportGroup | _Group, keys) -> list[tuple[int, str, str, str]]:
-    """(organisation, dimension, value, label) of the group's cohorts with these keys."""
-    return [
-        (group.organisation_id, dimension, value, cohort_label(dimension, value, group=group)[:200])
-        for dimension, value in keys
-    ]
-
-
-def _upsert_stale(rows: list[tuple[int, str, str, str]], now) -> None:
-    """Create the cohort rows (organisation, dimension, value, label), or mark existing ones stale (and refresh
-    their labels). On PostgreSQL one statement over arrays: a full recompute of a new organisation creates
-    thousands, which as model instances through ``bulk_create`` took half a second."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        CohortState.objects.bulk_create(
-            [
-                CohortState(organisation_id=o, dimension=d, value=v, label=label, stale=True, marked_at=now)
-                for o, d, v, label in rows
-            ],
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["organisation", "dimension", "value"],
-            update_fields=["stale", "marked_at", "label"],
-        )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {CohortState._meta.db_table} AS c (organisation_id, dimension, value, label, stale, marked_at)
-            SELECT o, d, v, l, true, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS r(o, d, v, l)
-            ON CONFLICT (organisation_id, dimension, value)
-            DO UPDATE SET stale = true, marked_at = EXCLUDED.marked_at, label = EXCLUDED.label
-            """,  # noqa: S608 - the table name is ours; values are parameters
-            [now, *(list(column) for column in zip(*rows, strict=True))],
-        )
-
-
-def mark_stale(group: SupportGroup) -> None:
-    """Mark every cohort of ``group`` stale (in the caller's transaction) and queue a recompute after commit."""
-    _upsert_stale(_stale_rows(group, cohort_keys(group)), timezone.now())
-    organisation_id = group.organisation_id
-    transaction.on_commit(lambda: schedule_recompute(organisation_id))
-
-
-def mark_stale_for_response(response: Response) -> None:
-    mark_stale(response.assessment.membership.group)
-
-
-def mark_stale_if_computed(group: SupportGroup, *, whole_organisation: bool = False, periods: bool = False) -> None:
-    """Something a group's figures are computed from changed (attendance, a membership, a session): mark its
-    cohorts stale, if it has figures at all. ``whole_organisation`` also marks every other cohort of the
-    organisation except other groups' own (a group's format or curriculum decides which cohorts it is in);
-    ``periods`` every period cohort of the organisation (a session decides which quarter a group started in)."""
-    own = CohortState.objects.filter(
-        organisation_id=group.organisation_id, dimension=CohortDimension.GROUP, value=str(group.pk)
-    )
-    if not own.exists():
-        return
-    mark_stale(group)
-    others = CohortState.objects.filter(organisation_id=group.organisation_id)
-    if whole_organisation:
-        others.exclude(dimension=CohortDimension.GROUP).update(stale=True, marked_at=timezone.now())
-    elif periods:
-        others.filter(dimension=CohortDimension.PERIOD).update(stale=True, marked_at=timezone.now())
-
-
-def mark_changed_groups(organisation_id: int, group_ids: set[int]) -> int:
-    """Mark stale every fresh cohort of the organisation that holds one of these groups, whose data changed
-    (they have ``GroupDataChange`` rows). Most changes mark their cohorts as they happen; these catch the ones
-    that do not: an edit or delete in the admin, a cascade from a deleted account, a member joining a group that
-    has no figures of its own (the organisation's flow counts them). Creates no cohort. Returns how many.
-
-    Recomputes call it before folding the change rows (so folding never loses a change nobody marked), and the
-    sweep for organisations nothing has recomputed since."""
-    if not group_ids:
-        return 0
-    fresh = CohortState.objects.filter(organisation_id=organisation_id, stale=False)
-    own = fresh.filter(dimension=CohortDimension.GROUP, value__in=[str(pk) for pk in sorted(group_ids)])
-    others = list(fresh.exclude(dimension=CohortDimension.GROUP))
-    ids = [*own.values_list("pk", flat=True)]
-    ids += [state.pk for state, groups in zip(others, cohorts_groups(others), strict=True) if groups & group_ids]
-    if ids:
-        CohortState.objects.filter(pk__in=ids).update(stale=True, marked_at=timezone.now())
-        transaction.on_commit(lambda: schedule_recompute(organisation_id))
-    return len(ids)
 
 
 def mark_stale_for_changed_data() -> int:
@@ -179,58 +68,6 @@ def mark_stale_for_changed_data() -> int:
             _lock(organisation_id)
             marked += mark_changed_groups(organisation_id, group_data.fold_changes(organisation_id))
     return marked
-
-
-def forget_deleted_group(group: SupportGroup) -> None:
-    """A group was deleted: its own cohort goes (its figures describe nobody now), and every other cohort of its
-    organisation but other groups' own is marked stale (the group's members counted in them)."""
-    states = CohortState.objects.filter(organisation_id=group.organisation_id)
-    states.filter(dimension=CohortDimension.GROUP, value=str(group.pk)).delete()
-    marked = states.exclude(dimension=CohortDimension.GROUP).update(stale=True, marked_at=timezone.now())
-    if marked:
-        organisation_id = group.organisation_id
-        transaction.on_commit(lambda: schedule_recompute(organisation_id))
-
-
-def mark_stale_for_sessions_started(*, now: dt.datetime | None = None) -> int:
-    """Mark the cohorts of groups with a session that started after their figures were computed (the sessions
-    offered, and so the attendance dose, changed with no one saving anything). Returns how many groups."""
-    now = now or timezone.now()
-    started = (
-        GroupSession.objects.filter(
-            group_id=Cast(OuterRef("value"), IntegerField()),
-            starts_at__gt=OuterRef("computed_at"),
-            starts_at__lte=now,
-        )
-        .exclude(status=SessionStatus.CANCELLED)
-        .values("pk")
-    )
-    fresh_groups = CohortState.objects.filter(dimension=CohortDimension.GROUP, stale=False, computed_at__isnull=False)
-    group_ids = [int(v) for v in fresh_groups.filter(Exists(started)).values_list("value", flat=True) if v.isdigit()]
-    for group in SupportGroup.objects.filter(pk__in=group_ids).select_related("curriculum"):
-        with transaction.atomic():
-            mark_stale(group)
-    return len(group_ids)
-
-
-def _scheduled_key(organisation_id: int) -> str:
-    return f"outcomes:recompute-scheduled:{organisation_id}"
-
-
-def schedule_recompute(organisation_id: int) -> bool:
-    """Queue one recompute of the organisation's stale cohorts unless one is already queued.
-
-    Never raises into the caller (a submit's page): with the cache or the broker down the figures stay stale,
-    and the sweep recomputes them when it can."""
-    try:
-        if not cache.add(_scheduled_key(organisation_id), "1", timeout=60):
-            return False
-    except BROKER_ERRORS as exc:  # Redis is the cache too: without it, queue anyway (a duplicate is harmless)
-        logger.warning("Could not note the recompute of organisation %s in the cache: %s", organisation_id, exc)
-    return enqueue("outcomes.tasks.recompute_organisation", organisation_id, countdown=COALESCE_SECONDS)
-
-
-# --- Recomputing --------------------------------------------------------------------------------
 
 
 def recompute_stale(
@@ -248,7 +85,7 @@ def recompute_stale(
     ``outcomes.group_data``; ``fresh`` reads everything from the database).
     """
     if organisation_id is not None:
-        cache.delete(_scheduled_key(organisation_id))
+        cache.delete(scheduled_key(organisation_id))
     states = CohortState.objects.filter(stale=True)
     if organisation_id is not None:
         states = states.filter(organisation_id=organisation_id)
@@ -263,38 +100,18 @@ def recompute_stale(
     return done
 
 
-class _Curriculum(NamedTuple):
-    family: str
-    title: str
-    kind: str
-
-
-class _Group(NamedTuple):
-    """What ``cohort_keys`` and ``cohort_label`` read of a group, for thousands of groups at once (as model
-    instances with their curricula, 5,000 groups took a tenth of a second to build)."""
-
-    pk: int
-    organisation_id: int
-    name: str
-    format: str
-    delivery: str
-    audience: str
-    curriculum_id: int | None
-    curriculum: _Curriculum | None
-
-
 def ensure_cohorts(*, organisation_id: int | None = None) -> None:
     """Create (stale) the cohort rows of every group that has answers, for a full recompute."""
     answered = Response.objects.filter(assessment__membership__group=OuterRef("pk"), submitted_at__isnull=False)
     groups = SupportGroup.objects.filter(Exists(answered))
     if organisation_id is not None:
         groups = groups.filter(organisation_id=organisation_id)
-    fields = [field for field in _Group._fields if field != "curriculum"]
-    curriculum = [f"curriculum__{field}" for field in _Curriculum._fields]
+    fields = [field for field in GroupFields._fields if field != "curriculum"]
+    curriculum = [f"curriculum__{field}" for field in CurriculumFields._fields]
     now = timezone.now()
-    labelled_by: dict[tuple[int, str, str], _Group] = {}
+    labelled_by: dict[tuple[int, str, str], GroupFields] = {}
     for *values, family, title, kind in groups.values_list(*fields, *curriculum):
-        group = _Group(*values, curriculum=_Curriculum(str(family), title, kind) if values[-1] else None)
+        group = GroupFields(*values, curriculum=CurriculumFields(str(family), title, kind) if values[-1] else None)
         # Period cohorts exist only when a lead asked for one; recompute_all marks them stale with the rest.
         for dimension, value in cohort_keys(group, with_periods=False):
             labelled_by[(group.organisation_id, dimension, value)] = group
@@ -307,8 +124,8 @@ def ensure_cohorts(*, organisation_id: int | None = None) -> None:
         (o, d, v): label for o, d, v, label in existing.values_list("organisation", "dimension", "value", "label")
     }
     # Only rows that are new or whose label changed: upserting thousands of unchanged rows took most of a second.
-    rows = [row for key, group in labelled_by.items() for row in _stale_rows(group, [key[1:]])]
-    _upsert_stale([row for row in rows if labels.get(row[:3]) != row[3]], now)
+    rows = [row for key, group in labelled_by.items() for row in stale_rows(group, [key[1:]])]
+    upsert_stale([row for row in rows if labels.get(row[:3]) != row[3]], now)
 
 
 def recompute_all(*, organisation_id: int | None = None, progress=None) -> int:
@@ -465,26 +282,5 @@ def _copy_type(field) -> str:
     return field.db_type(connection).split("(")[0]
 
 
-def cohorts_groups(states: list[CohortState]) -> list[set[int]]:
-    """The pks of the groups in each cohort (of one organisation): a group cohort's own pk without a query, the
-    others' in one query (a flag per cohort on every group of the organisation, from ``groups_filter``)."""
-    found: list[set[int]] = []
-    flags = {}
-    for i, state in enumerate(states):
-        if state.dimension == CohortDimension.GROUP:
-            found.append({int(state.value)} if state.value.isdigit() else set())
-        else:
-            found.append(set())
-            flags[f"in_{i}"] = ExpressionWrapper(groups_filter(state.dimension, state.value), BooleanField())
-    if flags:
-        groups = SupportGroup.objects.filter(organisation_id=states[0].organisation_id).annotate(**flags)
-        chosen = [int(name[3:]) for name in flags]
-        for pk, *inside in groups.values_list("pk", *flags):
-            for i, yes in zip(chosen, inside, strict=True):
-                if yes:
-                    found[i].add(pk)
-    return found
-
-
-def cohort_age(state: CohortState) -> dt.timedelta | None:
+def cohort_age(state: CohortState) -> datetime.timedelta | None:
     return timezone.now() - state.computed_at if state.computed_at else None

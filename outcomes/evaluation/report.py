@@ -7,9 +7,9 @@ hides the same cells and none can be recovered by comparing them.
 
 from __future__ import annotations
 
-from .exports.summary import shown_comparisons, summary_tables
-from .exports.suppression import threshold_for
-from .models import CohortState, ComparisonSummary
+from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.summary import shown_comparisons, summary_tables
+from outcomes.models import CohortState, ComparisonSummary
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (

@@ -33,12 +33,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special, stats
 
+from .constants import CONFIDENCE, R_UNIT, Z_95
+from .signed_rank import wilcoxon_rows
+
 Scores = Sequence[float | int | None] | npt.NDArray[np.floating] | npt.NDArray[np.integer]
 
-#: Two-sided 95% intervals throughout (STATISTICS.md conventions).
-CONFIDENCE = 0.95
-#: Normal quantile used by Borenstein's and Jacobson & Truax's formulas, as printed there.
-Z_95 = 1.96
 
 _Result = TypeVar("_Result", bound=Any)
 _P = ParamSpec("_P")
@@ -274,9 +273,6 @@ def pearson_r(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float |
     return None if r is None else exact_unit(r)
 
 
-R_UNIT = 1e-12
-
-
 def exact_unit(r: float) -> float:
     """r, but ±1 when it is within ``R_UNIT`` of it. Scores on an exact line (post = a·pre + b) give r = ±1
     only up to the rounding of the sums, which can leave it a hair either side; the hair would matter, since
@@ -289,11 +285,9 @@ def _wilcoxon(
 ) -> tuple[float | None, float | None, str | None]:
     """Wilcoxon signed-rank with scipy's defaults: statistic, p and the method scipy's "auto" uses.
 
-    The work is ``statistics_many.wilcoxon_rows`` on one row, the same code a recompute runs for
+    The work is ``signed_rank.wilcoxon_rows`` on one row, the same code a recompute runs for
     thousands of cohorts at once.
     """
-    from .statistics_many import wilcoxon_rows
-
     if post.size == 0:
         return None, None, None
     statistic, p, method = wilcoxon_rows(post[np.newaxis, :], pre[np.newaxis, :])

@@ -27,7 +27,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from groups.models import SupportGroup, WithdrawalReason
-from outcomes.cohorts import groups_filter
+from outcomes.evaluation.cohorts import groups_filter
+from outcomes.evaluation.disclosure.suppression import Figure, protect, row_mask, threshold_for
 from outcomes.instruments.loading import load_all
 from outcomes.models import (
     ChangeSummary,
@@ -38,9 +39,6 @@ from outcomes.models import (
     OutcomeSummary,
     TimePoint,
 )
-
-from .cells import suppressed
-from .suppression import Figure, protect, row_mask, threshold_for
 
 COHORT_COLUMNS = ("cohort_dimension", "cohort_value", "cohort_label")
 OUTCOME_STATS = ("mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
@@ -521,3 +519,8 @@ def summary_rows(tables: SummaryTables) -> list[dict]:
         *({"table": "flow", **row} for row in tables.flows),
         *({"table": "comparison", **row} for row in tables.comparisons),
     ]
+
+
+def suppressed(k: int) -> str:
+    """The text of a figure hidden by disclosure control."""
+    return f"suppressed (<{k})"

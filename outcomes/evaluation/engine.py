@@ -23,12 +23,10 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
+from outcomes.evaluation.statistics import many, single
 from outcomes.instruments.loading import load_all
 from outcomes.instruments.types import InstrumentDefinition
-from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
-
-from . import statistics, statistics_many
-from .models import (
+from outcomes.models import (
     Assessment,
     AssessmentStatus,
     ChangeSummary,
@@ -40,6 +38,7 @@ from .models import (
     Response,
     TimePoint,
 )
+from sessions.models import Attendance, AttendanceStatus, GroupSession, SessionStatus
 
 CHANGE_PAIRS = [
     (TimePoint.BASELINE, TimePoint.POST),
@@ -347,8 +346,8 @@ def fetch_numbers(queryset, texts: dict[int, list[str]] | None = None) -> np.nda
 # --- computing -----------------------------------------------------------------------------------
 
 
-OUTCOME_COLUMNS = ("cohort_id", "instrument_code", "scale", "time_point", "n", *statistics_many.DESCRIBE_FIELDS)
-_CHANGE_FIGURES = tuple(name for name in statistics_many.CHANGE_FIELDS if name not in ("sd_pre", "sd_post"))
+OUTCOME_COLUMNS = ("cohort_id", "instrument_code", "scale", "time_point", "n", *many.DESCRIBE_FIELDS)
+_CHANGE_FIGURES = tuple(name for name in many.CHANGE_FIELDS if name not in ("sd_pre", "sd_post"))
 CHANGE_COUNTS = ("improved", "unchanged", "deteriorated", "recovered")
 CHANGE_COLUMNS = (
     "cohort_id", "instrument_code", "scale", "from_time_point", "to_time_point", "higher_is_better", "n_pairs",
@@ -360,7 +359,7 @@ FLOW_COLUMNS = (
 )  # fmt: skip
 COMPARISON_COLUMNS = (
     "cohort_id", "kind", "instrument_code", "scale", "from_time_point", "to_time_point", "a_dimension", "a_value",
-    "a_label", "b_label", "n_a", "n_b", *statistics_many.BETWEEN_FIELDS,
+    "a_label", "b_label", "n_a", "n_b", *many.BETWEEN_FIELDS,
 )  # fmt: skip
 
 
@@ -425,9 +424,7 @@ def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None)
         return None
     cutoff = None
     if clinical and normative:
-        cutoff = statistics.jt_cutoffs(
-            clinical.mean, clinical.sd, normative.mean, normative.sd, defn.higher_is_better
-        ).c
+        cutoff = single.jt_cutoffs(clinical.mean, clinical.sd, normative.mean, normative.sd, defn.higher_is_better).c
     return {
         "sd_pre": sd_pre,
         "sd_source": sd_source,
@@ -550,14 +547,14 @@ def samples(data: Data, single: dict[int, list[int]], several: list[tuple[Cohort
 
 def _outcomes_and_changes(data, single, several, definitions, figures: Figures) -> None:
     (sample_keys, values), (pair_keys, pres, posts) = samples(data, single, several)
-    described = statistics_many.describe_many(values)
-    stats_columns = [_floats(described[name]) for name in statistics_many.DESCRIBE_FIELDS]
+    described = many.describe_many(values)
+    stats_columns = [_floats(described[name]) for name in many.DESCRIBE_FIELDS]
     for (cohort_id, (code, scale_name), time_point), n, *figures_of in zip(
         sample_keys, described["n"].tolist(), *stats_columns, strict=True
     ):
         figures.outcomes.append((cohort_id, code, scale_name, time_point, n, *figures_of))
 
-    changes = statistics_many.paired_change_many(pres, posts)
+    changes = many.paired_change_many(pres, posts)
     change_columns = [_floats(changes[name]) for name in _CHANGE_FIGURES]
     sd_pres = _floats(changes["sd_pre"])
     methods = changes["wilcoxon_method"].tolist()
@@ -578,7 +575,7 @@ def _outcomes_and_changes(data, single, several, definitions, figures: Figures) 
     ]
     higher = [getattr(definitions.get(code), "higher_is_better", True) for _, (code, _), _, _ in pair_keys]
     counted = [i for i, found in enumerate(parameters) if found]
-    counts = statistics_many.reliable_change_counts_many(
+    counts = many.reliable_change_counts_many(
         [pres[i] for i in counted],
         [posts[i] for i in counted],
         sd_pre=np.array([parameters[i]["sd_pre"] for i in counted], dtype=np.float64),
@@ -617,7 +614,7 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tu
             change, where = values[both, a] - values[both, b], group_pos[both]
             structured, unstructured = change[structured_group[where]], change[unstructured_group[where]]
             if structured.size and unstructured.size:
-                r = statistics.between_groups(structured, unstructured)
+                r = single.between_groups(structured, unstructured)
                 rows.append(
                     (state.pk, ComparisonSummary.Kind.FORMAT, *key, before, after, "format", GroupFormat.STRUCTURED,
                      "Structured groups", "Unstructured groups", int(r.n1), int(r.n2), r.mean1, r.mean2, r.sd1, r.sd2,
@@ -661,7 +658,7 @@ def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):
     n_b, s_b, q_b = change.size - n_a, centred.sum() - s_a, float(centred @ centred) - q_a
     ss_a = np.maximum(q_a - s_a * s_a / n_a, 0.0)
     ss_b = np.maximum(q_b - s_b * s_b / n_b, 0.0)
-    f = statistics_many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
+    f = many.between_groups_from_sums(n_a, s_a, ss_a, n_b, s_b, ss_b)
     f["mean_a"], f["mean_b"] = f["mean_a"] + shift, f["mean_b"] + shift
     return present, n_a, n_b, {name: np.where(np.isfinite(f[name]), f[name], np.nan) for name in f}
 
@@ -684,7 +681,7 @@ def _flows_by_group(data: Data) -> dict[int, dict]:
         reasons[position][reason] += 1
     done = [np.bincount(positions[data.m_done[:, i]], minlength=size).tolist() for i in range(len(TIME_POINTS))]
     with_sessions = offered > 0
-    # statistics.dose's ratios: sessions attended (never more than offered) / sessions offered
+    # single.dose's ratios: sessions attended (never more than offered) / sessions offered
     dose_group = group[with_sessions]
     ratios = np.minimum(present, offered)[with_sessions] / offered[with_sessions]
     dose_n = np.bincount(dose_group, minlength=size)
@@ -753,7 +750,7 @@ def participant_flow(data: Data, positions: np.ndarray) -> dict:
     withdrawn = e_status == MembershipStatus.WITHDRAWN
     reasons = Counter(reason[enrolled][withdrawn].tolist())
     with_sessions = e_offered > 0
-    dose = statistics.dose(np.minimum(e_present, e_offered)[with_sessions], e_offered[with_sessions], threshold=0.5)
+    dose = single.dose(np.minimum(e_present, e_offered)[with_sessions], e_offered[with_sessions], threshold=0.5)
     done_counts = done.sum(axis=0)
     return {
         "enrolled": int(enrolled.sum()),
