@@ -1,7 +1,8 @@
 from django.urls import path
 
-from outcomes.evaluation import views as report_views
-from outcomes.questionnaires import lead_views, views
+from .evaluation import views as report_views
+from .exports import views as export_views
+from .questionnaires import lead_views, views
 
 app_name = "outcomes"
 
@@ -30,11 +31,6 @@ urlpatterns = [
     ),
     path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
     path("o/<slug:slug>/evaluation/", report_views.evaluation, name="evaluation"),
-]
-
-from . import export_views  # noqa: E402
-
-urlpatterns += [
     path("o/<slug:slug>/lead/exports/", export_views.exports, name="exports"),
     path("o/<slug:slug>/lead/exports/summary.csv", export_views.summary_csv, name="export_summary_csv"),
     path("o/<slug:slug>/lead/exports/summary.xlsx", export_views.summary_xlsx, name="export_summary_xlsx"),

@@ -26,13 +26,12 @@ from outcomes.evaluation.summary import (
     summary_rows,
     summary_tables,
 )
+from outcomes.exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
+from outcomes.exports.items import ITEM_COLUMNS, item_rows, submitted_responses
+from outcomes.exports.writers import csv_stream, csv_text, xlsx_bytes
 from peersupport.audit import record
 from peersupport.models import AuditEvent, Organisation
 from peersupport.permissions import Perm, organisation_for
-
-from .exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
-from .exports.items import ITEM_COLUMNS, item_rows, submitted_responses
-from .exports.writers import csv_stream, csv_text, xlsx_bytes
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
