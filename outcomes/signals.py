@@ -31,6 +31,7 @@ from django.dispatch import receiver
 
 from groups.models import Membership, MembershipEvent, MembershipStatus, SupportGroup
 from outcomes.evaluation import group_data
+from outcomes.evaluation.marking import forget_deleted_group, mark_stale_if_computed
 from peersupport.jobs import enqueue
 from sessions.models import Attendance, GroupSession
 from sessions.signals import register_saved, sessions_scheduled
@@ -48,31 +49,23 @@ def assessments_for_new_active_member(sender, instance: MembershipEvent, created
 @receiver(post_save, sender=MembershipEvent)
 def flow_changed_by_membership(sender, instance: MembershipEvent, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        from outcomes.evaluation.marking import mark_stale_if_computed
-
         mark_stale_if_computed(instance.membership.group)
 
 
 @receiver(register_saved)
 def flow_changed_by_register(sender, session: GroupSession, **kwargs) -> None:
-    from outcomes.evaluation.marking import mark_stale_if_computed
-
     mark_stale_if_computed(session.group)
 
 
 @receiver(post_save, sender=GroupSession)
 def flow_changed_by_session(sender, instance: GroupSession, created: bool, raw: bool = False, **kwargs) -> None:
     if not created and not raw:
-        from outcomes.evaluation.marking import mark_stale_if_computed
-
         mark_stale_if_computed(instance.group, periods=True)
 
 
 @receiver(post_save, sender=SupportGroup)
 def cohorts_changed_by_group(sender, instance: SupportGroup, created: bool, raw: bool = False, **kwargs) -> None:
     if not created and not raw:
-        from outcomes.evaluation.marking import mark_stale_if_computed
-
         mark_stale_if_computed(instance, whole_organisation=True)
 
 
@@ -125,6 +118,5 @@ def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> Non
     # After the cascade (whose receivers above may have appended changes).
     GroupData.objects.filter(group_id=instance.pk).delete()
     GroupDataChange.objects.filter(group_id=instance.pk).delete()
-    from outcomes.evaluation.marking import forget_deleted_group
 
     forget_deleted_group(instance)

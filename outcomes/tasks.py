@@ -6,6 +6,12 @@ import smtplib
 
 from celery import shared_task
 
+from groups.models import Membership
+from outcomes.evaluation.marking import mark_stale_for_sessions_started
+from outcomes.evaluation.recompute import mark_stale_for_changed_data, recompute_stale
+from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
+from outcomes.questionnaires.risk import alert_notify
+
 
 @shared_task(
     autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
@@ -18,25 +24,18 @@ from celery import shared_task
 def notify_risk_alert(alert_id: int) -> bool:
     """Record the alert's e-mails in the outbox (if they are not already) and deliver them. New alerts record
     theirs in the submit's transaction; this task stays for messages queued before the outbox existed."""
-    from outcomes.questionnaires.risk import alert_notify
-
     return alert_notify(alert_id)
 
 
 @shared_task(soft_time_limit=600, time_limit=660)
 def advance_assessments() -> dict:
     """Open, remind and expire assessments (every 15 minutes, by beat)."""
-    from outcomes.questionnaires.lifecycle import assessments_advance
-
     report = assessments_advance()
     return {k: v for k, v in vars(report).items() if k != "skipped"}
 
 
 @shared_task
 def create_assessments(membership_id: int) -> int:
-    from groups.models import Membership
-    from outcomes.questionnaires.lifecycle import assessments_ensure
-
     membership = Membership.objects.filter(pk=membership_id).select_related("group").first()
     return assessments_ensure(membership) if membership else 0
 
@@ -44,8 +43,6 @@ def create_assessments(membership_id: int) -> int:
 @shared_task(soft_time_limit=900, time_limit=960, acks_late=True)
 def recompute_organisation(organisation_id: int) -> int:
     """Recompute the organisation's stale cohorts (queued after submits, coalesced)."""
-    from outcomes.evaluation.recompute import recompute_stale
-
     return recompute_stale(organisation_id=organisation_id)
 
 
@@ -56,9 +53,6 @@ def sweep_stale_cohorts() -> int:
     First marks the groups whose sessions started since their figures were computed (the dose moved on), and
     the cohorts of groups whose data changed without marking anything (an admin's edit or delete).
     """
-    from outcomes.evaluation.marking import mark_stale_for_sessions_started
-    from outcomes.evaluation.recompute import mark_stale_for_changed_data, recompute_stale
-
     mark_stale_for_sessions_started()
     mark_stale_for_changed_data()
     return recompute_stale()

@@ -7,7 +7,7 @@ class PeerSupportConfig(AppConfig):
     verbose_name = "Peer support: people and organisations"
 
     def ready(self) -> None:
-        # App modules load once the registry is ready (Django's documented place for these imports).
+        # why: app modules load once the registry is ready (Django's documented place for these imports).
         from django.db.models.signals import post_migrate
 
         from . import checks, scheduler, signals, sites  # noqa: F401  (registers checks and signal receivers)

@@ -22,6 +22,7 @@ from . import audit
 from .mail import queue_email
 from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, Role, RoleKind, User
 from .permissions import forget_roles
+from .selectors import consent_current_version, consent_latest_decision
 
 INVITATION_SALT = "peersupport.invitation"
 
@@ -231,8 +232,6 @@ def consent_give(*, user: User, version: ConsentVersion, request: HttpRequest | 
 @transaction.atomic
 def consent_withdraw(*, user: User, organisation: Organisation, request: HttpRequest | None = None) -> ConsentDecision:
     """Withdraw consent in ``organisation``. No new data is collected from the member after this."""
-    from .selectors import consent_current_version, consent_latest_decision
-
     latest = consent_latest_decision(user=user, organisation=organisation)
     version = latest.consent_version if latest is not None else consent_current_version(organisation)
     if version is None:

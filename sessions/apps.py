@@ -8,6 +8,7 @@ class GroupSessionsConfig(AppConfig):
     verbose_name = "Group sessions"
 
     def ready(self) -> None:
+        # why: app modules load once the registry is ready (Django's documented place for these imports).
         from groups import hooks
 
         from . import selectors

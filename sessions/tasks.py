@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .services import reminders_send
+
 
 @shared_task(soft_time_limit=300, time_limit=360)
 def send_session_reminders() -> int:
     """E-mail tomorrow's reminders (hourly, by beat). Safe to run twice: each session+member is reminded once."""
-    from .services import reminders_send
-
     return reminders_send()

@@ -34,14 +34,16 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+import psycopg
 from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from groups.models import Membership, SupportGroup
 from outcomes.evaluation import engine
 from outcomes.evaluation.engine import TIME_POINTS, Data, Scale
-from outcomes.models import GroupData, GroupDataChange
+from outcomes.models import Assessment, GroupData, GroupDataChange
 
 FORMAT = 1  # of the payload; a payload of another format is read afresh
 _WIDTH = len(TIME_POINTS)
@@ -279,8 +281,6 @@ def _generations(organisation_id: int, group_ids: list[int] | None):
     """(group, name, format, has a row, generation, data generation, read at) of each group by pk, in one
     statement (one snapshot of the rows and the changes). ``read at`` is text (as ``_pieces`` reads it too): it is
     only compared, and parsing 5,000 timestamps took a tenth of a second of every recompute."""
-    from groups.models import SupportGroup
-
     only = "AND g.id IN ({})".format(", ".join(["%s"] * len(group_ids))) if group_ids is not None else ""
     sql = f"""
         SELECT g.id, g.name, g.format, d.group_id IS NOT NULL, COALESCE(d.generation, 0) + COALESCE(c.n, 0),
@@ -447,8 +447,6 @@ def _save_postgresql(part: list[tuple[int, int, bytes]], read_at) -> int:
     A plain psycopg cursor (server-side binding), so the payloads travel as binary parameters: Django's
     client-side binding would inline them in the SQL as hex, three times the bytes, parsed back by the server.
     """
-    import psycopg
-
     table = GroupData._meta.db_table
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
@@ -490,9 +488,6 @@ def invalidate_assessment(assessment_id: int) -> None:
 
 def _bump(joins: str, where: str, pk: int) -> None:
     """Append a change row for the group found through ``joins`` and ``where`` (an insert: it waits for nobody)."""
-    from groups.models import Membership, SupportGroup
-    from outcomes.models import Assessment
-
     tables = {"membership": Membership._meta.db_table, "assessment": Assessment._meta.db_table}
     with connection.cursor() as cursor:
         cursor.execute(

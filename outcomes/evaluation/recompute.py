@@ -34,6 +34,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, Exists, F, JSONField, OuterRef, Q, Value, When
 from django.utils import timezone
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from groups.models import SupportGroup
 from outcomes.evaluation import engine, group_data
@@ -238,8 +240,6 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500)
         return
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
 
     fields = {f.attname: f for f in model._meta.concrete_fields}
     json_at = [i for i, name in enumerate(columns) if isinstance(fields[name], JSONField)]

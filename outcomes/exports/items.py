@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connections
 from django.db.models import QuerySet
+from psycopg.types.datetime import TimestamptzLoader
 
 from outcomes.instruments.loading import load_all
 from outcomes.models import Response
@@ -89,8 +90,6 @@ def _response_rows(queryset: QuerySet) -> tuple[Iterator[tuple], Callable[[Any],
         return queryset.iterator(chunk_size=CHUNK_SIZE), _as_is
 
     def rows() -> Iterator[tuple]:
-        from psycopg.types.datetime import TimestamptzLoader  # only here: SQLite needs no psycopg
-
         sql, params = queryset.query.sql_with_params()
         with connection.chunked_cursor() as cursor:
             cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from outcomes.models import RiskAlert, RiskAlertStatus
+from outcomes.questionnaires.permissions import groups_overseen
 from peersupport import outbox
 from peersupport.models import OutboxMessage, OutboxStatus, RoleKind, User
 
@@ -110,8 +112,6 @@ def _send_alert_email(message: OutboxMessage) -> None:
 def alert_acknowledge(*, alert: RiskAlert, by: User, note: str) -> RiskAlert:
     note = note.strip()
     if not note:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"note": _("Say what you did or will do, so colleagues know.")})
     alert = RiskAlert.objects.select_for_update().get(pk=alert.pk)
     if alert.status == RiskAlertStatus.ACKNOWLEDGED:
@@ -129,6 +129,5 @@ def open_alerts_for(user: User, organisation):
     qs = RiskAlert.objects.filter(organisation=organisation, status=RiskAlertStatus.OPEN).select_related(
         "group", "member"
     )
-    from outcomes.questionnaires.permissions import groups_overseen
 
     return qs.filter(group__in=groups_overseen(user, organisation)).order_by("-created_at")

@@ -1,5 +1,9 @@
 from django import template
 
+from outcomes.models import AssessmentStatus
+from outcomes.questionnaires.risk import open_alerts_for
+from outcomes.questionnaires.selectors import assessments_for_member
+
 register = template.Library()
 
 
@@ -15,9 +19,6 @@ def get_item(mapping, key):
 @register.inclusion_tag("outcomes/_member_questionnaires.html", takes_context=True)
 def member_questionnaires(context, organisation):
     """The member's open questionnaires, for their dashboard."""
-    from outcomes.models import AssessmentStatus
-    from outcomes.questionnaires.selectors import assessments_for_member
-
     user = context["request"].user
     open_ones = [a for a in assessments_for_member(user, organisation) if a.status == AssessmentStatus.OPEN]
     return {"organisation": organisation, "open_assessments": open_ones}
@@ -26,7 +27,5 @@ def member_questionnaires(context, organisation):
 @register.inclusion_tag("outcomes/_staff_alerts.html", takes_context=True)
 def staff_alerts(context, organisation):
     """Unacknowledged risk alerts of a facilitator's groups (a lead: all); shown until acknowledged."""
-    from outcomes.questionnaires.risk import open_alerts_for
-
     user = context["request"].user
     return {"organisation": organisation, "alerts": list(open_alerts_for(user, organisation)[:20])}
