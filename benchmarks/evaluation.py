@@ -215,8 +215,8 @@ def score_rows(defn, matrix: np.ndarray) -> tuple[list[float | None], list[str]]
     """Totals and ``scores`` JSON for a matrix of answers (rows × defn.items, -1 = unanswered).
 
     Sums and counts are numpy; the rules (prorating, ``max_missing``, mean × multiplier) follow
-    ``outcomes.scoring.aggregate`` exactly, with the same int/float types, so the JSON matches
-    ``responses._store_scores``. Checked against ``outcomes.scoring.score`` by ``check_scores``.
+    ``outcomes.instruments.scoring.aggregate`` exactly, with the same int/float types, so the JSON matches
+    ``responses._store_scores``. Checked against ``outcomes.instruments.scoring.score`` by ``check_scores``.
     """
     from outcomes.instruments.scoring import SCORING_VERSION, band
 
@@ -283,7 +283,8 @@ def answers_json(defn, matrix: np.ndarray) -> list[str]:
 
 
 def check_scores(defn, matrix: np.ndarray, documents: list[str], sample: np.ndarray) -> int:
-    """The vectorised scores equal ``outcomes.scoring.score`` (as ``_store_scores`` stores it) on a sample."""
+    """The vectorised scores equal ``outcomes.instruments.scoring.score`` (as ``_store_scores`` stores it) on a
+    sample."""
     from outcomes.instruments.scoring import score
 
     keys = [item.key for item in defn.items]
@@ -302,7 +303,9 @@ def check_scores(defn, matrix: np.ndarray, documents: list[str], sample: np.ndar
             "risk_flags": list(result.risk_flags),
         }
         if json.dumps(expected) != documents[row]:
-            raise SystemExit(f"vectorised score differs from outcomes.scoring.score for {defn.code}: {answers}")
+            raise SystemExit(
+                f"vectorised score differs from outcomes.instruments.scoring.score for {defn.code}: {answers}"
+            )
     return len(sample)
 
 
@@ -1418,7 +1421,10 @@ def report_generation(generated: Generated, copy_seconds: float, analyze_seconds
     lost = generated.lost
     say(f"  lost to follow-up       post {lost['post']:.0%}, follow_up_3 {lost['follow_up_3']:.0%}"
         " (of completed groups' baseline responders)")  # fmt: skip
-    say(f"  scores checked          {generated.scores_checked:,} sampled responses equal outcomes.scoring.score")
+    say(
+        f"  scores checked          {generated.scores_checked:,} sampled responses equal "
+        "outcomes.instruments.scoring.score"
+    )
 
 
 def report_recompute(rec: RecomputeResult) -> tuple[bool, bool]:
@@ -1524,7 +1530,7 @@ def main(argv=None) -> None:
         bench_recompute(org, profile=True)
         return
 
-    say("\n2. (a) Full recompute: outcomes.aggregation.recompute_all vs a bare GROUP BY over the same cells")
+    say("\n2. (a) Full recompute: outcomes.evaluation.recompute.recompute_all vs a bare GROUP BY over the same cells")
     rec = bench_recompute(org)
     ok_ratio, ok_time = report_recompute(rec)
 

@@ -32,7 +32,8 @@ def check_instrument_definitions(app_configs=None, **kwargs):
                 Error(
                     f"Broken instrument definition {exc}",
                     hint=(
-                        f"Fix {path} (format: outcomes/schema.json, checks in outcomes/definitions.py). "
+                        f"Fix {path} (format: outcomes/instruments/schema.json, "
+                        "checks in outcomes/instruments/validation.py). "
                         "Until then load_all() refuses the whole folder."
                     ),
                     obj=str(path),

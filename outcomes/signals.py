@@ -3,7 +3,7 @@
 - A membership that becomes active gets its assessments after commit (the
   periodic ``advance_assessments`` job creates any that a lost message missed).
 - Anything the evaluation figures are computed from marks the cohorts it feeds
-  stale, in the same transaction: a response (``outcomes.responses``), a
+  stale, in the same transaction: a response (``outcomes.questionnaires.responses``), a
   membership's change of status, a saved register, a session's change (a
   cancelled session is no longer offered, and the first session decides which
   period cohorts a group is in) and a group's change (its format or
@@ -11,7 +11,7 @@
   beyond its own is marked). Sessions that simply start as time passes change
   the attendance dose too; the periodic sweep marks their groups
   (``aggregation.mark_stale_for_sessions_started``).
-- Each group's saved data (``outcomes.group_data``) go out of date, in the
+- Each group's saved data (``outcomes.evaluation.group_data``) go out of date, in the
   same transaction, whenever a row they are read from is saved or deleted: a
   submitted response, a completed assessment, a membership and its events,
   attendance (one at a time or a whole register) and sessions (one at a time or

@@ -4,9 +4,9 @@
 queries (no query per cohort, member or response) into numpy arrays ordered by
 group, so the members of a group are one slice and the members of any cohort are
 a boolean mask. ``compute`` then builds the summary rows of every cohort asked
-for, with ``outcomes.statistics_many`` doing the arithmetic for all samples of a
+for, with ``outcomes.evaluation.statistics.many`` doing the arithmetic for all samples of a
 kind at once. Orchestration (which cohorts, locks, transactions, writes) is
-``outcomes.aggregation``'s job.
+``outcomes.evaluation.recompute``'s job.
 """
 
 from __future__ import annotations

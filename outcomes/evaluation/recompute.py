@@ -84,7 +84,7 @@ def recompute_stale(
     ``tiered``: each organisation's group cohorts first, in their own transaction (they need only their
     groups' data, so a facilitator's figures are fresh in well under a second), then its larger cohorts,
     which need all of the organisation's data (from each group's saved data where current, see
-    ``outcomes.group_data``; ``fresh`` reads everything from the database).
+    ``outcomes.evaluation.group_data``; ``fresh`` reads everything from the database).
     """
     if organisation_id is not None:
         cache.delete(scheduled_key(organisation_id))

@@ -1,7 +1,7 @@
 """The machine-readable evaluation report (``evaluation_report --format json``); schema in docs/evaluation-report.md.
 
 It is built from the same protected tables as the exports and the evaluation page
-(:func:`outcomes.exports.summary.summary_tables`), so every view of the figures
+(:func:`outcomes.evaluation.summary.summary_tables`), so every view of the figures
 hides the same cells and none can be recovered by comparing them.
 """
 
@@ -39,7 +39,7 @@ COMPARISON_KEYS = ("n_a", "n_b", "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_
 
 
 def visible_comparisons(organisation, tables) -> list[ComparisonSummary]:
-    """The comparisons the exports publish (:func:`~outcomes.exports.summary.comparison_shown`): both sides
+    """The comparisons the exports publish (:func:`~outcomes.evaluation.summary.comparison_shown`): both sides
     at least k members, with counts equal to ones the protected change table already shows, so no view
     shows a comparison another hides."""
     cohorts = CohortState.objects.filter(organisation=organisation).values_list("pk", flat=True)

@@ -1,18 +1,18 @@
 """The organisation's published evaluation figures, after disclosure control.
 
 Reads the aggregates (``OutcomeSummary``, ``ChangeSummary``, ``FlowSummary``, ``ComparisonSummary``) that
-``outcomes.aggregation`` writes and returns them as rows of plain values, each
+``outcomes.evaluation.recompute`` writes and returns them as rows of plain values, each
 hidden figure replaced by ``suppressed (<k)``. The summary CSV/XLSX and the
 meta-analysis CSV are written from the same rows, so every file of an export
 hides the same cells.
 
-What is hidden (k = :func:`~outcomes.exports.suppression.threshold_for`):
+What is hidden (k = :func:`~outcomes.evaluation.disclosure.suppression.threshold_for`):
 
 - a statistic based on fewer than k people (its n or n_pairs below k), and every
   statistic of a row whose n had to be hidden to protect another cohort's;
 - a count of 1 to k − 1 (zeros are shown), and further counts until no hidden
   count follows from a published total minus the shown counts, within a row or
-  across cohorts (see :mod:`outcomes.exports.suppression`);
+  across cohorts (see :mod:`outcomes.evaluation.disclosure.suppression`);
 - the share attending half the sessions when the count it stands for is hidden;
 - a whole comparison (structured vs unstructured, a group vs the other groups) unless
   each side has at least k members and its counts are exactly ones already shown in

@@ -1,4 +1,4 @@
-"""Scoring: pure functions driven by an :class:`~outcomes.definitions.InstrumentDefinition`.
+"""Scoring: pure functions driven by an :class:`~outcomes.instruments.loading.InstrumentDefinition`.
 
 The primitives (reverse, sum, mean, prorate, lookup, band) are small functions;
 which ones apply, and with what parameters, comes from the definition file. No

@@ -124,7 +124,8 @@ class GroupComparisonSet(models.Model):
 
 class GroupData(models.Model):
     """What a group's figures are computed from, saved from the last read, so that the organisation's large
-    cohorts can be recomputed from these few thousand rows instead of every response (``outcomes.group_data``).
+    cohorts can be recomputed from these few thousand rows instead of every response
+    (``outcomes.evaluation.group_data``).
 
     A cache with a generation check. A group's generation is ``generation`` plus its ``GroupDataChange`` rows;
     a payload read when it was ``data_generation`` is used only while the two are equal.

@@ -45,7 +45,7 @@ def answered(membership, time_point, total, code="wemwbs", subscales=None):
 
 @pytest.fixture
 def worked_example():
-    """STATISTICS.md section 8: eight members with baseline and post scores, plus one with baseline only."""
+    """docs/statistics.md §8: eight members with baseline and post scores, plus one with baseline only."""
     group, _ = facilitated_group()
     for pre, post in zip(PRE, POST, strict=True):
         m = active_member(group)
@@ -83,7 +83,7 @@ def test_change_figures_match_the_worked_example_and_scipy(worked_example):
     d_av = diff.mean() / ((pre.std(ddof=1) + post.std(ddof=1)) / 2)
     assert change.d_av == pytest.approx(d_av, abs=1e-9)
     assert change.g_av == pytest.approx((1 - 3 / (4 * 7 - 1)) * d_av, abs=1e-9)
-    # The published reference values (STATISTICS.md, 6 significant figures).
+    # The published reference values (docs/statistics.md, 6 significant figures).
     assert change.t == pytest.approx(3.40168, rel=1e-5)
     assert change.p_wilcoxon == pytest.approx(0.0234375, rel=1e-5)
     assert change.g_av == pytest.approx(0.802627, rel=1e-5)
@@ -289,7 +289,7 @@ def test_a_lead_sees_the_evaluation_page_with_figures_chart_and_flow(client, wor
     url = reverse("outcomes:evaluation", args=[worked_example.organisation.slug])
     page = client.get(url + f"?cohort=group:{worked_example.pk}").content.decode()
     assert "Participant flow" in page and "<svg" in page
-    assert "4.50 (1.37 to 7.63)" in page  # mean change and its CI, STATISTICS.md section 8
+    assert "4.50 (1.37 to 7.63)" in page  # mean change and its CI, docs/statistics.md §8
     assert "42.67" in page  # baseline mean of all nine available scores (384 / 9)
     assert "Computed at" in page
 
@@ -373,7 +373,7 @@ def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     unstructured = SupportGroupFactory(
         organisation=structured.organisation, format=GroupFormat.UNSTRUCTURED, curriculum=None
     )
-    a = [6, 3, 7, 1, -2, 8, 9, 4]  # STATISTICS.md between-group fixture (change scores)
+    a = [6, 3, 7, 1, -2, 8, 9, 4]  # docs/statistics.md §8, the between-group fixture (change scores)
     b = [2, -1, 4, 0, 3, 1, -2, 5]
     for group, changes in ((structured, a), (unstructured, b)):
         for change in changes:

@@ -1,4 +1,4 @@
-"""Tests for outcomes.disclosure (STATISTICS.md section 6).
+"""Tests for outcomes.evaluation.disclosure.mask (docs/statistics.md §6).
 
 Two attackers check the masks: one does what a reader with a calculator would
 (subtract the shown cells of a line from its published total, and repeat with

@@ -1,4 +1,4 @@
-"""Each group's saved data (outcomes.group_data): the large cohorts are computed from them, so they must
+"""Each group's saved data (outcomes.evaluation.group_data): the large cohorts are computed from them, so they must
 never be out of date when used. Every change a group's figures depend on is made here through the code a
 user's action runs, and after each the data read through the saved parts must equal a fresh read."""
 

@@ -1,8 +1,8 @@
-"""Tests for outcomes.statistics.
+"""Tests for outcomes.evaluation.statistics.single.
 
 Three kinds of check:
 
-* the published reference values in STATISTICS.md (sections 4 and 8), to the
+* the published reference values in docs/statistics.md (§4 and §8), to the
   printed 6 significant figures;
 * seeded random data against an independent computation (scipy's tests,
   statsmodels, numpy, or the formula written out here differently from the
@@ -48,7 +48,7 @@ def tight(value: float) -> object:
     return pytest.approx(value, rel=TIGHT, abs=1e-12)
 
 
-# --- STATISTICS.md section 8: worked dataset ---------------------------------------------------
+# --- docs/statistics.md §8: worked dataset ---------------------------------------------------
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_between_group_a_is_the_change_score_of_the_worked_dataset(worked, betwe
     assert [b - a for a, b in zip(pre, post, strict=True)] == between_fixture[0]
 
 
-# --- STATISTICS.md section 4: CORE-10 reliable change ------------------------------------------
+# --- docs/statistics.md §4: CORE-10 reliable change ------------------------------------------
 
 CORE10 = {"m_dys": 19.7, "s_dys": 7.7, "m_fun": 4.7, "s_fun": 4.8, "alpha": 0.90}
 

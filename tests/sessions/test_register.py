@@ -102,7 +102,7 @@ def test_the_register_and_schedule_pages_take_a_fixed_number_of_queries(client, 
         assert client.get(register_url(session)).status_code == 200
     data = {f"m{m.pk}": "present" for m in members[1:]}
     # 18, +1: saving a register marks the group's evaluation cohorts stale when it has figures; +1: and the
-    # group's saved evaluation data out of date (outcomes.group_data), whatever the size of the register.
+    # group's saved evaluation data out of date (outcomes.evaluation.group_data), whatever the size of the register.
     with django_assert_max_num_queries(20) as register_post:
         assert client.post(register_url(session), data).status_code == 302
     assert Attendance.objects.filter(session=session).count() == size - 1

@@ -1,4 +1,4 @@
-"""Small-cell suppression for published tables (STATISTICS.md section 6).
+"""Small-cell suppression for published tables (docs/statistics.md §6).
 
 Platform rule: a count or statistic based on fewer than k people (default 5,
 never below 3) is not shown. For counts, that is *primary* suppression of

@@ -1,10 +1,10 @@
-"""Disclosure control for exported tables (STATISTICS.md section 6).
+"""Disclosure control for exported tables (docs/statistics.md §6).
 
 Two steps, both needed:
 
 1. **Within a row.** A row's counts that add up to a published total (the
    reliable-change categories out of ``n_pairs``, the flow out of ``enrolled``)
-   get primary and secondary suppression from :func:`outcomes.disclosure.suppression_mask`,
+   get primary and secondary suppression from :func:`outcomes.evaluation.disclosure.mask.suppression_mask`,
    so a hidden count is never "total minus the shown ones". Categories that are
    never published but follow by subtraction (members still in the group,
    improved but not recovered) take part as cells, so a small one of those is
@@ -19,7 +19,7 @@ Two steps, both needed:
    combination of the shown ones. Means, SDs and sums are additive in the same
    way as their n, so a statistic is hidden wherever its n is.
 
-Zero counts are shown, as in :mod:`outcomes.disclosure`.
+Zero counts are shown, as in :mod:`outcomes.evaluation.disclosure.mask`.
 """
 
 from __future__ import annotations

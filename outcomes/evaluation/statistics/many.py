@@ -1,10 +1,10 @@
-"""The figures of ``outcomes.statistics`` for many cohorts at once.
+"""The figures of ``outcomes.evaluation.statistics.single`` for many cohorts at once.
 
 A full recompute describes tens of thousands of samples (cohort × scale × time
 point), most of them small. Calling the one-sample functions in a loop spends
 its time in per-call overhead, so these functions take a list of samples, stack
 the samples of equal length into one matrix and let numpy and scipy work along
-its rows. They compute the same formulas as ``outcomes.statistics`` (and the
+its rows. They compute the same formulas as ``outcomes.evaluation.statistics.single`` (and the
 tests hold them to it, and to scipy, to 1e-9); a figure that is undefined for its
 data is NaN here and becomes None when it is stored.
 

@@ -1,7 +1,7 @@
 """Evaluation statistics for outcome reports.
 
 Pure functions over plain sequences of scores; no models, no database. Every
-formula follows ``/work/shared/STATISTICS.md`` (the section is named in each
+formula follows ``docs/statistics.md`` (the section is named in each
 docstring) and is computed in float64 without rounding: rounding to 2 dp is the
 template's job.
 
@@ -78,7 +78,7 @@ def _present(values: Scores, *, name: str) -> npt.NDArray[np.float64]:
 
 
 def _pairs(pre: Scores, post: Scores) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Completers only: the pairs where both scores are present (STATISTICS.md section 5)."""
+    """Completers only: the pairs where both scores are present (docs/statistics.md §5)."""
     pre_a, post_a = _as_array(pre, name="pre"), _as_array(post, name="post")
     if pre_a.shape != post_a.shape:
         raise ValueError(
@@ -155,7 +155,7 @@ def hedges_j_exact(df: int) -> float | None:
 
 @dataclass(frozen=True)
 class Descriptives:
-    """One time point, all available data (STATISTICS.md section 1).
+    """One time point, all available data (docs/statistics.md §1).
 
     Quartiles use numpy's default linear method (Hyndman–Fan type 7, the same as
     R's ``quantile()`` default; not SPSS/Excel ``QUARTILE.EXC``). The CI is the
@@ -206,7 +206,7 @@ def describe(x: Scores) -> Descriptives:
 
 @dataclass(frozen=True)
 class PairedChange:
-    """Pre→post change for completers (STATISTICS.md sections 2 and 3).
+    """Pre→post change for completers (docs/statistics.md §2 and §3).
 
     Sign convention: ``mean_change`` is raw change, post − pre, and every effect
     size (d_z, d_av, d_rm, the g's and all their CIs) has the sign of raw change.
@@ -499,7 +499,7 @@ def jt_cutoffs(m_dys: float, s_dys: float, m_fun: float, s_fun: float, higher_is
 
 @dataclass(frozen=True)
 class ReliableChange:
-    """Reliable Change Index per person and category counts (STATISTICS.md section 4).
+    """Reliable Change Index per person and category counts (docs/statistics.md §4).
 
     ``rci`` and ``categories`` line up with the input (None where a pair is
     incomplete). RCI is raw (post − pre)/S_diff, so its sign is raw change;
@@ -693,7 +693,7 @@ def between_groups(a: Scores, b: Scores) -> BetweenGroups:
 
 @dataclass(frozen=True)
 class Dose:
-    """Sessions attended / sessions offered per member (STATISTICS.md section 5, a project convention).
+    """Sessions attended / sessions offered per member (docs/statistics.md §5, a project convention).
 
     Members offered no sessions are left out (``n_skipped``). Quartiles use
     numpy's linear method. ``share_at_or_above`` is the fraction (0–1) of the
