@@ -164,16 +164,26 @@ def build_missing_rule(raw) -> MissingRule:
     return MissingRule(max_missing=raw["max_missing"], prorate=raw["prorate"], source=raw.get("source"))
 
 
-def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+Problems = list[tuple[str, str]]
 
-    def problem(parts, message):
-        problems.append((format_path(parts), message))
 
+class _Found:
+    """The problems found so far, each with its field path."""
+
+    def __init__(self) -> None:
+        self.problems: Problems = []
+
+    def __call__(self, parts, message: str) -> None:
+        self.problems.append((format_path(parts), message))
+
+
+def _check_file_name(data, path: Path, problem: _Found) -> None:
     expected_name = f"{data['code']}@{data['version']}.json"
     if path.name != expected_name:
         problem(["code"], f"file name must be {expected_name!r} for code {data['code']!r} version {data['version']}")
 
+
+def _check_option_sets(data, problem: _Found) -> dict[str, OptionSet]:
     option_sets = {name: build_option_set(name, raw) for name, raw in data["option_sets"].items()}
     for name, option_set in option_sets.items():
         if option_set.integer_range is not None:
@@ -184,7 +194,30 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
             values = [option.value for option in option_set.choices]
             if len(set(values)) != len(values):
                 problem(["option_sets", name], "option values must be unique")
+    return option_sets
 
+
+def _item_option_set(index: int, raw_options, option_sets: dict[str, OptionSet], problem: _Found) -> OptionSet | None:
+    """The options of item ``index``: a named set, or its own (checked here)."""
+    if isinstance(raw_options, str):
+        if raw_options not in option_sets:
+            problem(["items", index, "options"], f"unknown option set {raw_options!r}")
+            return None
+        return option_sets[raw_options]
+    option_set = build_option_set(f"items[{index}]", raw_options)
+    if option_set.integer_range is None:
+        values = [option.value for option in option_set.choices]
+        if len(set(values)) != len(values):
+            problem(["items", index, "options"], "option values must be unique")
+    elif option_set.integer_range[0] >= option_set.integer_range[1]:
+        problem(["items", index, "options", "integer_range"], "min must be below max")
+    return option_set
+
+
+def _check_items(
+    data, option_sets: dict[str, OptionSet], problem: _Found
+) -> tuple[dict[str, int], dict[str, OptionSet]]:
+    """Unique keys and numbers, known option sets, reverse keying. Returns each key's index and options."""
     keys: dict[str, int] = {}
     numbers: dict[int, int] = {}
     item_sets: dict[str, OptionSet] = {}
@@ -197,20 +230,9 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
             problem(["items", index, "number"], f"duplicate item number {item['number']}")
         else:
             numbers[item["number"]] = index
-        raw_options = item["options"]
-        if isinstance(raw_options, str):
-            if raw_options not in option_sets:
-                problem(["items", index, "options"], f"unknown option set {raw_options!r}")
-                continue
-            option_set = option_sets[raw_options]
-        else:
-            option_set = build_option_set(f"items[{index}]", raw_options)
-            if option_set.integer_range is None:
-                values = [option.value for option in option_set.choices]
-                if len(set(values)) != len(values):
-                    problem(["items", index, "options"], "option values must be unique")
-            elif option_set.integer_range[0] >= option_set.integer_range[1]:
-                problem(["items", index, "options", "integer_range"], "min must be below max")
+        option_set = _item_option_set(index, item["options"], option_sets, problem)
+        if option_set is None:
+            continue
         item_sets[item["key"]] = option_set
         if item["reverse"]:
             if not item["scored"]:
@@ -220,25 +242,28 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
                     ["items", index, "options"],
                     "a reverse-scored item needs numeric options symmetric about their midpoint (min+max-x)",
                 )
+    return keys, item_sets
 
+
+def _check_rule(rule_parts, rule, missing_parts, missing, n_items: int, problem: _Found) -> None:
+    low, high = rule["range"]["min"], rule["range"]["max"]
+    if low >= high:
+        problem([*rule_parts, "range"], "min must be below max")
+    if missing["max_missing"] >= max(n_items, 1):
+        problem([*missing_parts, "max_missing"], f"must be below the number of items ({n_items})")
+    if missing["max_missing"] > 0 and not missing["prorate"]:
+        problem(
+            [*missing_parts, "prorate"],
+            "must be true when max_missing > 0 (otherwise missing answers would count as zero)",
+        )
+
+
+def _check_scores(data, keys: dict[str, int], problem: _Found) -> None:
+    """The total's rule and each subscale's (known, scored items, each once)."""
     scored = [item for item in data["items"] if item["scored"]]
     if not scored:
         problem(["items"], "at least one item must be scored")
-
-    def check_rule(rule_parts, rule, missing_parts, missing, n_items):
-        low, high = rule["range"]["min"], rule["range"]["max"]
-        if low >= high:
-            problem([*rule_parts, "range"], "min must be below max")
-        if missing["max_missing"] >= max(n_items, 1):
-            problem([*missing_parts, "max_missing"], f"must be below the number of items ({n_items})")
-        if missing["max_missing"] > 0 and not missing["prorate"]:
-            problem(
-                [*missing_parts, "prorate"],
-                "must be true when max_missing > 0 (otherwise missing answers would count as zero)",
-            )
-
-    check_rule(["score"], data["score"], ["missing"], data["missing"], len(scored))
-
+    _check_rule(["score"], data["score"], ["missing"], data["missing"], len(scored), problem)
     for name, subscale in data["subscales"].items():
         seen: set[str] = set()
         for index, key in enumerate(subscale["items"]):
@@ -251,27 +276,33 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
             seen.add(key)
         sub_missing = subscale.get("missing", {"max_missing": 0, "prorate": False})
         parts = ["subscales", name]
-        check_rule(parts, subscale, [*parts, "missing"], sub_missing, len(subscale["items"]))
+        _check_rule(parts, subscale, [*parts, "missing"], sub_missing, len(subscale["items"]), problem)
 
+
+def _check_lookup(data, item_sets: dict[str, OptionSet], problem: _Found) -> None:
     lookup = data.get("lookup")
-    if lookup is not None:
-        low, high = data["score"]["range"]["min"], data["score"]["range"]["max"]
-        if data["missing"]["prorate"]:
-            problem(["lookup"], "a lookup table is only defined for complete raw sums: set missing.prorate to false")
-        if data["score"]["method"] != "sum" or data["score"].get("multiplier", 1) != 1:
-            problem(["lookup"], "a lookup table needs score.method 'sum' without a multiplier")
-        if any(not item_sets[item["key"]].integral for item in scored if item["key"] in item_sets):
-            problem(["lookup"], "a lookup table needs whole-number option values")
-        if not (float(low).is_integer() and float(high).is_integer()):
-            problem(["score", "range"], "a lookup table needs a whole-number score range")
-        else:
-            table_keys = {int(raw) for raw in lookup["table"]}
-            wanted = set(range(int(low), int(high) + 1))
-            if gaps := sorted(wanted - table_keys):
-                problem(["lookup", "table"], f"does not cover raw scores {gaps} (range {low}-{high})")
-            if extra := sorted(table_keys - wanted):
-                problem(["lookup", "table"], f"has raw scores {extra} outside the score range {low}-{high}")
+    if lookup is None:
+        return
+    scored = [item for item in data["items"] if item["scored"]]
+    low, high = data["score"]["range"]["min"], data["score"]["range"]["max"]
+    if data["missing"]["prorate"]:
+        problem(["lookup"], "a lookup table is only defined for complete raw sums: set missing.prorate to false")
+    if data["score"]["method"] != "sum" or data["score"].get("multiplier", 1) != 1:
+        problem(["lookup"], "a lookup table needs score.method 'sum' without a multiplier")
+    if any(not item_sets[item["key"]].integral for item in scored if item["key"] in item_sets):
+        problem(["lookup"], "a lookup table needs whole-number option values")
+    if not (float(low).is_integer() and float(high).is_integer()):
+        problem(["score", "range"], "a lookup table needs a whole-number score range")
+        return
+    table_keys = {int(raw) for raw in lookup["table"]}
+    wanted = set(range(int(low), int(high) + 1))
+    if gaps := sorted(wanted - table_keys):
+        problem(["lookup", "table"], f"does not cover raw scores {gaps} (range {low}-{high})")
+    if extra := sorted(table_keys - wanted):
+        problem(["lookup", "table"], f"has raw scores {extra} outside the score range {low}-{high}")
 
+
+def _check_bands(data, problem: _Found) -> None:
     for scheme, raw_scheme in data["bands"].items():
         ranges = raw_scheme["ranges"]
         for index, band in enumerate(ranges):
@@ -289,6 +320,8 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
                         "bands must be in order and must not overlap (min inclusive, max exclusive)",
                     )
 
+
+def _check_risk_rules_and_translations(data, keys: dict[str, int], problem: _Found) -> None:
     rule_ids: set[str] = set()
     for index, rule in enumerate(data["risk_rules"]):
         if rule["item"] not in keys:
@@ -296,12 +329,14 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
         if rule["id"] in rule_ids:
             problem(["risk_rules", index, "id"], f"duplicate risk rule id {rule['id']!r}")
         rule_ids.add(rule["id"])
-
     for locale, translation in data["translations"].items():
         for key in translation["items"]:
             if key not in keys:
                 problem(["translations", locale, "items", key], f"unknown item key {key!r}")
 
+
+def _check_licensed_text(data, option_sets: dict[str, OptionSet], problem: _Found) -> None:
+    """Wording the licensee supplies is never in the file; shipped wording says where it came from."""
     if data["licence"]["mode"] in LICENSEE_TEXT_MODES:
         why = f"licence mode {data['licence']['mode']!r}: the licensee supplies the wording, so it must be null here"
         for field in ("instructions", "stem"):
@@ -323,4 +358,16 @@ def semantic_problems(data, path: Path) -> list[tuple[str, str]]:
     if has_text and data["text_source"]["source"] is None:
         problem(["text_source", "source"], "say where the shipped wording was copied from")
 
-    return problems
+
+def semantic_problems(data, path: Path) -> Problems:
+    """What the schema cannot check, section by section, in the order a reader meets them in the file."""
+    problem = _Found()
+    _check_file_name(data, path, problem)
+    option_sets = _check_option_sets(data, problem)
+    keys, item_sets = _check_items(data, option_sets, problem)
+    _check_scores(data, keys, problem)
+    _check_lookup(data, item_sets, problem)
+    _check_bands(data, problem)
+    _check_risk_rules_and_translations(data, keys, problem)
+    _check_licensed_text(data, option_sets, problem)
+    return problem.problems
