@@ -56,6 +56,16 @@ def unanswered(defn: InstrumentDefinition, answers: dict) -> list[str]:
     return [item.key for item in defn.scored_items if answers.get(item.key) in (None, "")]
 
 
+def confirm_skips(defn: InstrumentDefinition, saved: dict, raw: dict[str, object], *, confirmed: bool) -> None:
+    """Skipping questions is allowed, but the member is told exactly which were left, once, before the answers
+    are stored: unless ``confirmed``, raises AnswerError naming each scored question neither saved nor in ``raw``."""
+    if confirmed:
+        return
+    skipped = unanswered(defn, {**saved, **{k: v for k, v in raw.items() if v != ""}})
+    if skipped:
+        raise AnswerError({key: _("Question %(n)s is not answered.") % {"n": defn.item(key).number} for key in skipped})
+
+
 def missing_required(defn: InstrumentDefinition, answers: dict[str, int | float | None]) -> dict[str, str]:
     return {
         item.key: _("Question %(n)s needs an answer.") % {"n": item.number}

@@ -17,7 +17,7 @@ from outcomes.instruments.text import questionnaire_for
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires import risk, selectors
 from outcomes.questionnaires.permissions import groups_overseen, organisation_for_staff
-from outcomes.questionnaires.responses import AnswerError, answers_save, response_submit, unanswered
+from outcomes.questionnaires.responses import AnswerError, answers_save, confirm_skips, response_submit, unanswered
 from peersupport.views import consent_required
 
 
@@ -92,12 +92,7 @@ def instrument(request: HttpRequest, organisation, assessment_id: int, code: str
                 answers_save(assessment=item, defn=defn, raw=raw)
                 messages.success(request, _("Your answers are saved. You can carry on later, on any device."))
                 return redirect("outcomes:questionnaires", organisation.slug)
-            skipped = unanswered(defn, {**answers, **{k: v for k, v in raw.items() if v != ""}})
-            if skipped and not request.POST.get("skips_ok"):
-                # Skipping is allowed, but say exactly what was left, once, before storing it.
-                raise AnswerError(
-                    {key: _("Question %(n)s is not answered.") % {"n": defn.item(key).number} for key in skipped}
-                )
+            confirm_skips(defn, answers, raw, confirmed=bool(request.POST.get("skips_ok")))
             result = response_submit(assessment=item, defn=defn, raw=raw)
         except AnswerError as exc:
             errors = exc.errors
