@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.sites.models import Site
 
 
 def site_domain() -> str:
@@ -41,8 +42,6 @@ class SettingsSite:
 
 def sync_site(**kwargs):
     """Create or correct the Sites framework's row for ``SITE_ID``. Returns it."""
-    from django.contrib.sites.models import Site
-
     site, _ = Site.objects.update_or_create(
         pk=settings.SITE_ID, defaults={"domain": site_domain()[:100], "name": settings.SITE_NAME[:50]}
     )

@@ -143,7 +143,7 @@ def session_rescheduled(client, on_commit):
 
 def _assessment(on_commit):
     from outcomes.models import Anchor, MeasurementPlan, PlanInstrument, PlanTimePoint
-    from outcomes.plans import assessments_advance, assessments_ensure
+    from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
 
     group, facilitator = facilitated_group()
     plan = MeasurementPlan.objects.create(organisation=group.organisation, group=group, name="Plan")
@@ -163,7 +163,7 @@ def assessment_invitation(client, on_commit):
 
 
 def assessment_reminder(client, on_commit):
-    from outcomes.plans import assessments_advance
+    from outcomes.questionnaires.lifecycle import assessments_advance
 
     _group, _f, _m, assessment = _assessment(on_commit)
     mail.outbox.clear()
@@ -173,7 +173,7 @@ def assessment_reminder(client, on_commit):
 
 def risk_alert(client, on_commit):
     from outcomes.models import Response
-    from outcomes.risk import alerts_raise
+    from outcomes.questionnaires.risk import alerts_raise
 
     group, _f, membership, assessment = _assessment(on_commit)
     mail.outbox.clear()
