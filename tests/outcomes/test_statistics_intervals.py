@@ -1,6 +1,6 @@
 """Within-group effect-size intervals (outcomes.evaluation.statistics.intervals; docs/statistics.md §3).
 
-Reference values are STATISTICS.md's worked dataset (printed to 6 significant figures); the
+Reference values are docs/statistics.md §8's worked dataset (printed to 6 significant figures); the
 Algina–Keselman interval is checked against a scalar root-finding written out here; the
 noncentral-t interval's duality with the paired t-test is checked on seeded data; and one seeded
 coverage cell is simulated (benchmarks/coverage.py runs the whole grid).
@@ -44,7 +44,7 @@ def test_worked_dataset_d_rm_and_g_rm_with_borenstein_variance():
 
 
 def _scalar_algina_keselman(pre, post):
-    """STATISTICS.md §3's formula, solved bound by bound with brentq, then put on d_av's scale."""
+    """docs/statistics.md §3's formula, solved bound by bound with brentq, then put on d_av's scale."""
     pre, post = np.asarray(pre, float), np.asarray(post, float)
     n = pre.size
     s1, s2 = pre.std(ddof=1), post.std(ddof=1)
@@ -136,7 +136,7 @@ def test_vectorised_limits_solve_the_noncentral_t_equations():
 
 
 def test_one_seeded_coverage_cell_is_near_nominal():
-    """n = 12, r = 0.8, SD ratio 1.5, d_av = 0.5: the cell STATISTICS.md's correction found at 0.83–0.87.
+    """n = 12, r = 0.8, SD ratio 1.5, d_av = 0.5: the cell docs/statistics.md §3's correction found at 0.83–0.87.
 
     The limits of all replicates are solved at once with ``noncentral_t_limits`` (the first few are
     checked against ``g_av`` itself)."""

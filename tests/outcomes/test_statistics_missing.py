@@ -39,7 +39,7 @@ def test_reasons_for_leaving_are_counted_and_blanks_named():
 
 
 def test_baseline_balance_uses_borenstein_smd_and_interval():
-    # STATISTICS.md §8's between-group fixture: d 0.948683, V_d 0.278125
+    # docs/statistics.md §8's between-group fixture: d 0.948683, V_d 0.278125
     a = [6, 3, 7, 1, -2, 8, 9, 4]
     b = [2, -1, 4, 0, 3, 1, -2, 5]
     balance = ms.baseline_balance([*a, *b, None], [True] * 8 + [False] * 8 + [True])
