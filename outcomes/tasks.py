@@ -10,7 +10,7 @@ from groups.models import Membership
 from outcomes.evaluation.marking import mark_stale_for_sessions_started
 from outcomes.evaluation.recompute import mark_stale_for_changed_data, recompute_stale
 from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
-from outcomes.questionnaires.risk import alert_notify
+from outcomes.questionnaires.risk import alert_notify, alerts_escalate
 
 
 @shared_task(
@@ -25,6 +25,12 @@ def notify_risk_alert(alert_id: int) -> bool:
     """Record the alert's e-mails in the outbox (if they are not already) and deliver them. New alerts record
     theirs in the submit's transaction; this task stays for messages queued before the outbox existed."""
     return alert_notify(alert_id)
+
+
+@shared_task(soft_time_limit=240, time_limit=280)
+def escalate_risk_alerts() -> int:
+    """Escalate risk alerts nobody acknowledged in time (every 5 minutes, by beat or the in-process scheduler)."""
+    return alerts_escalate()
 
 
 @shared_task(soft_time_limit=600, time_limit=660)

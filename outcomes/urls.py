@@ -15,6 +15,7 @@ urlpatterns = [
     path("o/<slug:slug>/my-scores/", views.my_scores, name="my_scores"),
     path("o/<slug:slug>/my-answers/<int:response_id>/", views.my_answers, name="my_answers"),
     path("o/<slug:slug>/completion/", views.completion, name="completion"),
+    path("o/<slug:slug>/alerts/<int:alert_id>/", views.alert_detail, name="alert"),
     path("o/<slug:slug>/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("o/<slug:slug>/lead/instruments/", lead_views.instruments, name="lead_instruments"),
     path(

@@ -336,6 +336,7 @@ class AuditEvent(models.Model):
         INVITATION_USED = "invitation_used", _("Invitation used")
         CONSENT_VERSION_PUBLISHED = "consent_version_published", _("Consent version published")
         ORGANISATION_SETTINGS_CHANGED = "organisation_settings_changed", _("Organisation settings changed")
+        RISK_ALERT_ESCALATED = "risk_alert_escalated", _("Risk alert escalated")
         # Groups (groups.services.Action)
         CURRICULUM_CREATED = "curriculum_created", _("Curriculum created")
         CURRICULUM_VERSION_PUBLISHED = "curriculum_version_published", _("Curriculum version published")

@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     # Day-before session reminders; idempotent, so a late or repeated run sends nothing twice.
     "sessions-send-reminders": {"task": "sessions.tasks.send_session_reminders", "schedule": 3600.0},
+    # E-mail the leads (then the out-of-hours contact) about risk alerts nobody acknowledged in time.
+    "outcomes-escalate-risk-alerts": {"task": "outcomes.tasks.escalate_risk_alerts", "schedule": 300.0},
     # Open, remind and expire questionnaires; looks at the current state every run.
     "outcomes-advance-assessments": {"task": "outcomes.tasks.advance_assessments", "schedule": 900.0},
     # Recompute any cohort still stale (a lost recompute message only delays a figure).

@@ -222,10 +222,18 @@ class RiskAlert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledgement_note = models.TextField(blank=True)
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="0: not escalated; 1: e-mailed to every lead; 2: to the out-of-hours contact too.",
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["response", "rule"], name="risk_alert_once_per_rule")]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "rule"], name="risk_alert_once_per_rule"),
+            models.CheckConstraint(condition=models.Q(escalation_level__lte=2), name="risk_alert_escalation_level"),
+        ]
         indexes = [models.Index(fields=["organisation", "status"])]
 
     def __str__(self) -> str:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from outcomes.models import RiskAlert, RiskAlertStatus
 from outcomes.questionnaires.permissions import groups_overseen
-from peersupport import outbox
-from peersupport.models import OutboxMessage, OutboxStatus, RoleKind, User
+from peersupport import audit, outbox
+from peersupport.models import AuditEvent, Organisation, OutboxMessage, OutboxStatus, RoleKind, User
 
 logger = logging.getLogger(__name__)
 
 #: The outbox kind of one recipient's e-mail about a risk alert.
 RISK_ALERT_EMAIL = "risk_alert"
+#: The outbox kind of one recipient's e-mail saying an alert is still unacknowledged.
+RISK_ESCALATION_EMAIL = "risk_escalation"
+#: Escalation levels: the organisation's leads after its escalation time, its out-of-hours contact after twice it.
+TO_LEADS, TO_OUT_OF_HOURS = 1, 2
 
 
 def alerts_raise(*, response, flags) -> list[RiskAlert]:
@@ -71,10 +78,139 @@ def alert_queue_emails(alert: RiskAlert) -> int:
 def alert_recipients(alert: RiskAlert) -> list[str]:
     """The group's facilitators and the organisation's leads."""
     facilitators = alert.group.facilitators.values_list("email", flat=True)
-    leads = User.objects.filter(
-        roles__organisation=alert.organisation, roles__kind=RoleKind.LEAD, is_active=True
-    ).values_list("email", flat=True)
-    return sorted(set(facilitators) | set(leads))
+    return sorted(set(facilitators) | set(_lead_emails(alert.organisation_id)))
+
+
+def _lead_emails(organisation_id: int) -> list[str]:
+    return list(
+        User.objects.filter(
+            roles__organisation_id=organisation_id, roles__kind=RoleKind.LEAD, is_active=True
+        ).values_list("email", flat=True)
+    )
+
+
+# --- Escalation --------------------------------------------------------------------------------------------
+
+
+def alerts_escalate(*, now: dt.datetime | None = None) -> int:
+    """Escalate every open alert that has waited too long (the periodic job, every 5 minutes): to the
+    organisation's leads once it is ``alert_escalation_hours`` old, and to its out-of-hours contact, if one is
+    set, once it is twice that. Idempotent: each step happens once per alert, whatever is retried or overlaps.
+    Returns how many steps were taken."""
+    now = now or timezone.now()
+    waiting = RiskAlert.objects.filter(status=RiskAlertStatus.OPEN, escalation_level__lt=TO_OUT_OF_HOURS)
+    organisations = Organisation.objects.filter(pk__in=waiting.values("organisation_id")).only(
+        "pk", "alert_escalation_hours", "out_of_hours_contact_email"
+    )
+    steps = 0
+    for organisation in organisations:
+        after = dt.timedelta(hours=organisation.alert_escalation_hours)
+        due = waiting.filter(organisation=organisation, created_at__lte=now - after)
+        for alert_id in due.filter(escalation_level__lt=TO_LEADS).values_list("pk", flat=True):
+            steps += alert_escalate(alert_id, level=TO_LEADS, now=now)
+        if organisation.out_of_hours_contact_email:
+            for alert_id in due.filter(created_at__lte=now - 2 * after).values_list("pk", flat=True):
+                steps += alert_escalate(alert_id, level=TO_OUT_OF_HOURS, now=now)
+    return steps
+
+
+@transaction.atomic
+def alert_escalate(alert_id: int, *, level: int, now: dt.datetime | None = None) -> bool:
+    """Take one escalation step for an alert still open: record its e-mails in the outbox (one per recipient,
+    never twice), raise the alert's level and audit it. False if the alert was acknowledged meanwhile or is
+    already at this level."""
+    alert = RiskAlert.objects.select_for_update().select_related("organisation").filter(pk=alert_id).first()
+    if alert is None or alert.status != RiskAlertStatus.OPEN or alert.escalation_level >= level:
+        return False
+    organisation = alert.organisation
+    if level == TO_LEADS:
+        recipients = sorted(set(_lead_emails(organisation.pk)))
+    else:
+        recipients = [organisation.out_of_hours_contact_email] if organisation.out_of_hours_contact_email else []
+    if not recipients:
+        logger.error("Risk alert %s cannot be escalated to level %s: nobody to e-mail", alert.pk, level)
+    for email in recipients:
+        outbox.record(
+            RISK_ESCALATION_EMAIL,
+            {"alert_id": alert.pk, "to": email, "level": level},
+            dedupe_key=f"{RISK_ESCALATION_EMAIL}:{alert.pk}:{level}:{email.lower()}",
+            subject=("risk_alert", alert.pk),
+            recipient=email,
+        )
+    alert.escalation_level = level
+    alert.escalated_at = now or timezone.now()
+    alert.save(update_fields=["escalation_level", "escalated_at"])
+    audit.record(
+        AuditEvent.Action.RISK_ALERT_ESCALATED,
+        organisation=organisation,
+        obj=alert,
+        level=level,
+        recipients=recipients,
+    )
+    return True
+
+
+@outbox.handler(RISK_ESCALATION_EMAIL)
+def _send_escalation_email(message: OutboxMessage) -> None:
+    """Deliver one recipient's e-mail saying an alert is still unacknowledged (unless it was acknowledged since)."""
+    alert = (
+        RiskAlert.objects.select_related("group", "organisation", "member")
+        .filter(pk=message.payload["alert_id"])
+        .first()
+    )
+    if alert is None or alert.status != RiskAlertStatus.OPEN:  # erased, or acknowledged since: nothing to chase
+        return
+    path = reverse("outcomes:alert", args=[alert.organisation.slug, alert.pk])
+    body = render_to_string(
+        "outcomes/email/risk_escalation.txt",
+        {"alert": alert, "level": message.payload["level"], "alert_url": f"{settings.SITE_URL}{path}"},
+    )
+    EmailMessage(
+        subject=_("Safeguarding: an alert is still unacknowledged"), body=body, to=[message.payload["to"]]
+    ).send()
+
+
+def alert_history(alert: RiskAlert) -> list[dict]:
+    """Everything that happened to an alert, oldest first: raised, each e-mail (to whom, whether and when it
+    went), each escalation step, the acknowledgement with its note."""
+    events = [{"at": alert.created_at, "what": "raised"}]
+    messages = OutboxMessage.objects.filter(subject_type="risk_alert", subject_id=str(alert.pk)).order_by(
+        "created_at", "pk"
+    )
+    for message in messages:
+        chased_too_late = (
+            message.kind == RISK_ESCALATION_EMAIL
+            and alert.acknowledged_at is not None
+            and message.delivered_at is not None
+            and message.delivered_at >= alert.acknowledged_at
+        )
+        events.append(
+            {
+                "at": message.delivered_at or message.created_at,
+                "what": "escalation_email" if message.kind == RISK_ESCALATION_EMAIL else "email",
+                "level": message.payload.get("level"),
+                "to": message.recipient,
+                "delivered": message.status == OutboxStatus.DELIVERED and not chased_too_late,
+                "not_needed": chased_too_late,
+                "attempts": message.attempts,
+                "error": message.last_error,
+            }
+        )
+    escalations = AuditEvent.objects.filter(
+        action=AuditEvent.Action.RISK_ALERT_ESCALATED, object_type=alert._meta.label, object_id=str(alert.pk)
+    ).order_by("at")
+    for event in escalations:
+        events.append({"at": event.at, "what": "escalated", "level": event.detail.get("level")})
+    if alert.acknowledged_at:
+        events.append(
+            {
+                "at": alert.acknowledged_at,
+                "what": "acknowledged",
+                "by": alert.acknowledged_by,
+                "note": alert.acknowledgement_note,
+            }
+        )
+    return sorted(events, key=lambda event: event["at"])
 
 
 def alert_notify(alert_id: int) -> bool:
@@ -122,6 +258,13 @@ def alert_acknowledge(*, alert: RiskAlert, by: User, note: str) -> RiskAlert:
     alert.acknowledgement_note = note
     alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledgement_note"])
     return alert
+
+
+def alerts_visible_to(user: User, organisation):
+    """Every alert (open or acknowledged) of the groups a facilitator runs, or of the whole organisation for a lead."""
+    return RiskAlert.objects.filter(
+        organisation=organisation, group__in=groups_overseen(user, organisation)
+    ).select_related("group", "member", "acknowledged_by")
 
 
 def open_alerts_for(user: User, organisation):

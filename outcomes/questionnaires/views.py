@@ -202,6 +202,20 @@ def completion(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+def alert_detail(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
+    """One alert's whole history: raised, e-mailed to whom, escalated, acknowledged with the note."""
+    organisation = organisation_for_staff(request, slug)
+    alert = risk.alerts_visible_to(request.user, organisation).filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    return render(
+        request,
+        "outcomes/alert.html",
+        {"organisation": organisation, "alert": alert, "history": risk.alert_history(alert)},
+    )
+
+
+@login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
     organisation = organisation_for_staff(request, slug)
@@ -214,4 +228,6 @@ def alert_acknowledge(request: HttpRequest, slug: str, alert_id: int) -> HttpRes
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Alert acknowledged."))
+    if request.POST.get("from") == "alert":
+        return redirect("outcomes:alert", organisation.slug, alert.pk)
     return redirect("outcomes:completion", organisation.slug)

@@ -182,6 +182,21 @@ def risk_alert(client, on_commit):
         alerts_raise(response=response, flags=["phq9_item9"])
 
 
+def risk_escalation(client, on_commit):
+    from outcomes.models import Response, RiskAlert
+    from outcomes.questionnaires.risk import alerts_escalate
+
+    group, _f, membership, assessment = _assessment(on_commit)
+    person(group.organisation, RoleKind.LEAD)
+    response = Response.objects.create(assessment=assessment, instrument_code="phq9", instrument_version=1)
+    RiskAlert.objects.create(
+        response=response, rule="phq9_item9", organisation=group.organisation, group=group, member=membership.user
+    )
+    mail.outbox.clear()
+    with on_commit():
+        alerts_escalate(now=dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=2))
+
+
 def signup(client, on_commit):
     with on_commit():
         client.post(reverse("account_signup"), {"email": "new@x.org", "password1": PASSWORD, "password2": PASSWORD})
@@ -222,6 +237,7 @@ ACTIONS = {
     "outcomes/email/assessment_invitation.txt": assessment_invitation,
     "outcomes/email/assessment_reminder.txt": assessment_reminder,
     "outcomes/email/risk_alert.txt": risk_alert,
+    "outcomes/email/risk_escalation.txt": risk_escalation,
     # allauth's messages this site sends (e-mail verification is mandatory; enumeration is prevented).
     "account/email/email_confirmation_signup_message.txt": signup,
     "account/email/account_already_exists_message.txt": signup_taken,

@@ -1,0 +1,194 @@
+"""An unacknowledged risk alert is escalated on time, once per step, and its page shows its whole history.
+
+The clock is frozen by passing ``now`` to the escalation service, and by ageing alerts for the periodic task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from outcomes.models import Response, RiskAlert
+from outcomes.questionnaires.risk import alert_acknowledge, alerts_escalate
+from outcomes.tasks import escalate_risk_alerts
+from peersupport.models import AuditEvent, RoleKind
+from peersupport.outbox import deliver_due
+from tests.factories import active_member, facilitated_group, person
+from tests.outcomes.test_questionnaires import plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup():
+    """A facilitated group with a plan, and one active member with a baseline assessment."""
+    from outcomes.questionnaires.lifecycle import assessments_ensure
+
+    group, facilitator = facilitated_group()
+    plan(group)
+    membership = active_member(group)
+    assessments_ensure(membership)
+    return group, facilitator, membership, membership.assessments.get(time_point="baseline")
+
+
+RAISED = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def raise_alert(group, membership, baseline, *, at=RAISED, code="phq9") -> RiskAlert:
+    response = Response.objects.create(assessment=baseline, instrument_code=code, instrument_version=1)
+    alert = RiskAlert.objects.create(
+        response=response, rule="phq9_item9", organisation=group.organisation, group=group, member=membership.user
+    )
+    RiskAlert.objects.filter(pk=alert.pk).update(created_at=at)
+    alert.refresh_from_db()
+    return alert
+
+
+def escalation_mails():
+    return sorted(m.to[0] for m in mail.outbox if "still unacknowledged" in m.subject)
+
+
+def test_an_alert_nobody_acknowledged_in_the_organisations_time_is_emailed_to_every_lead_once(setup, on_commit):
+    group, _facilitator, membership, baseline = setup
+    organisation = group.organisation
+    organisation.alert_escalation_hours = 6
+    organisation.save()
+    leads = sorted([person(organisation, RoleKind.LEAD).email, person(organisation, RoleKind.LEAD).email])
+    alert = raise_alert(group, membership, baseline)
+    mail.outbox.clear()
+
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=5, minutes=59)) == 0
+    assert escalation_mails() == []
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=6)) == 1
+    assert escalation_mails() == leads
+    alert.refresh_from_db()
+    assert alert.escalation_level == 1 and alert.escalated_at == RAISED + dt.timedelta(hours=6)
+    for message in mail.outbox:
+        assert membership.user.name in message.body and "answers themselves are not in this e-mail" in message.body
+
+    with on_commit():  # later runs, and a retried or overlapping one, send nothing more
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=7)) == 0
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=11)) == 0
+        deliver_due()
+    assert escalation_mails() == leads
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.RISK_ALERT_ESCALATED)
+    assert [(e.detail["level"], e.detail["recipients"], e.organisation_id) for e in events] == [
+        (1, leads, organisation.pk)
+    ]
+
+
+def test_after_twice_the_time_the_out_of_hours_contact_is_told_if_one_is_set(setup, on_commit):
+    group, _facilitator, membership, baseline = setup
+    organisation = group.organisation
+    lead = person(organisation, RoleKind.LEAD)
+    alert = raise_alert(group, membership, baseline)
+    mail.outbox.clear()
+    with on_commit():  # default 24 hours; no out-of-hours contact: the leads only, however long it waits
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=24)) == 1
+        assert alerts_escalate(now=RAISED + dt.timedelta(days=5)) == 0
+    assert escalation_mails() == [lead.email]
+
+    organisation.out_of_hours_contact_name = "Crisis team"
+    organisation.out_of_hours_contact_email = "crisis@example.org"
+    organisation.save()
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(days=5)) == 1
+        assert alerts_escalate(now=RAISED + dt.timedelta(days=6)) == 0
+    assert escalation_mails() == sorted([lead.email, "crisis@example.org"])
+    alert.refresh_from_db()
+    assert alert.escalation_level == 2
+
+
+def test_an_alert_waiting_past_both_steps_at_once_takes_them_in_order(setup, on_commit):
+    group, _facilitator, membership, baseline = setup
+    organisation = group.organisation
+    organisation.out_of_hours_contact_name, organisation.out_of_hours_contact_email = "On call", "oncall@example.org"
+    organisation.save()
+    lead = person(organisation, RoleKind.LEAD)
+    raise_alert(group, membership, baseline)
+    mail.outbox.clear()
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=49)) == 2
+    assert escalation_mails() == sorted([lead.email, "oncall@example.org"])
+    assert list(
+        AuditEvent.objects.filter(action=AuditEvent.Action.RISK_ALERT_ESCALATED)
+        .order_by("pk")
+        .values_list("detail__level", flat=True)
+    ) == [1, 2]
+
+
+def test_an_acknowledged_alert_is_never_escalated_and_a_chase_queued_before_it_is_not_sent(setup, on_commit):
+    group, facilitator, membership, baseline = setup
+    person(group.organisation, RoleKind.LEAD)
+    alert = raise_alert(group, membership, baseline)
+    other = raise_alert(group, membership, baseline, at=RAISED + dt.timedelta(minutes=1), code="gad7")
+    alert_acknowledge(alert=alert, by=facilitator, note="Phoned them.")
+    mail.outbox.clear()
+    # The chase for `other` is recorded, then someone acknowledges it before the outbox delivers it.
+    assert alerts_escalate(now=RAISED + dt.timedelta(hours=30)) == 1
+    alert_acknowledge(alert=other, by=facilitator, note="Met them at the group.")
+    with on_commit():
+        deliver_due(now=timezone.now() + dt.timedelta(hours=1))
+    assert escalation_mails() == []
+    alert.refresh_from_db()
+    assert alert.escalation_level == 0
+
+
+def test_the_periodic_job_escalates_on_the_default_schedule(setup, on_commit):
+    group, _facilitator, membership, baseline = setup
+    lead = person(group.organisation, RoleKind.LEAD)
+    entry = settings.CELERY_BEAT_SCHEDULE["outcomes-escalate-risk-alerts"]
+    assert entry["task"] == escalate_risk_alerts.name and entry["schedule"] <= 300
+    fresh = raise_alert(group, membership, baseline, at=timezone.now() - dt.timedelta(hours=23))
+    old = raise_alert(group, membership, baseline, at=timezone.now() - dt.timedelta(hours=25), code="gad7")
+    mail.outbox.clear()
+    with on_commit():
+        assert escalate_risk_alerts.delay().get() == 1
+    assert escalation_mails() == [lead.email]
+    assert RiskAlert.objects.get(pk=old.pk).escalation_level == 1
+    assert RiskAlert.objects.get(pk=fresh.pk).escalation_level == 0
+
+
+def test_the_alert_page_shows_its_whole_history(client, setup, on_commit):
+    group, facilitator, membership, baseline = setup
+    lead = person(group.organisation, RoleKind.LEAD)
+    with on_commit():
+        alert = raise_alert(group, membership, baseline, at=timezone.now() - dt.timedelta(hours=30))
+        from outcomes.questionnaires.risk import alert_queue_emails
+
+        alert_queue_emails(alert)
+    with on_commit():
+        alerts_escalate()
+    client.force_login(facilitator)
+    url = reverse("outcomes:alert", args=[group.organisation.slug, alert.pk])
+    page = client.get(url).content.decode()
+    assert "Raised by an answer" in page
+    assert f"E-mail to {facilitator.email}" in page and f"E-mail to {lead.email}" in page
+    assert f"Escalation e-mail to {lead.email}" in page and "Escalated to the service" in page
+    assert "not sent yet" not in page  # every e-mail went
+    response = client.post(
+        reverse("outcomes:alert_acknowledge", args=[group.organisation.slug, alert.pk]),
+        {"note": "Called, they are safe tonight.", "from": "alert"},
+    )
+    assert response.url == url
+    page = client.get(url).content.decode()
+    assert f"Acknowledged by {facilitator.name}" in page and "Called, they are safe tonight." in page
+    assert "Acknowledged</span>" in page
+
+
+def test_nobody_else_may_open_an_alerts_page(client, setup):
+    group, _facilitator, membership, baseline = setup
+    alert = raise_alert(group, membership, baseline)
+    url = reverse("outcomes:alert", args=[group.organisation.slug, alert.pk])
+    other_group, other_facilitator = facilitated_group(organisation=group.organisation)
+    outsider_lead = person(facilitated_group()[0].organisation, RoleKind.LEAD)
+    for user in (membership.user, other_facilitator, outsider_lead, active_member(other_group).user):
+        client.force_login(user)
+        assert client.get(url).status_code == 404, user
