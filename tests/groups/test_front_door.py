@@ -384,3 +384,21 @@ def test_with_the_cache_down_codes_still_work_and_a_wrong_one_still_says_so(clie
         right = client.post(reverse("groups:join_start"), {"code": group.enrolment_code})
     assert "There is no group with that code" in wrong.content.decode()
     assert right.url == reverse("groups:join_group", args=[group.enrolment_code])
+
+
+def test_the_public_page_takes_the_same_number_of_queries_however_many_groups_it_lists(client, org, listed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("groups:public", args=[org.slug])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(5):
+        group, _ = facilitated_group(org, name=f"More {n}", listed_publicly=True)
+        active_member(group)
+    assert queries() == few <= 4
