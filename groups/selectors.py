@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from peersupport.models import Organisation, RoleKind, User
@@ -201,9 +201,18 @@ def public_organisation(slug: str) -> Organisation | None:
 
 def public_groups(organisation: Organisation) -> QuerySet[SupportGroup]:
     """The groups the organisation lists on its public page: listed, recruiting or running. Annotated as
-    ``with_figures`` (places and the next session); the template shows nothing about who is in or runs them."""
+    ``with_figures`` (places and the next session), with ``named_facilitators``: only those who chose to be
+    named there (``User.name_on_public_pages``), by display name. Members are never named."""
     groups = SupportGroup.objects.filter(organisation=organisation, listed_publicly=True, status__in=OPEN_STATUSES)
-    return with_figures(groups).annotate(free_places=F("capacity") - F("active_count")).order_by("name", "pk")
+    named = User.objects.filter(name_on_public_pages=True, is_active=True).exclude(display_name="")
+    return (
+        with_figures(groups)
+        .annotate(free_places=F("capacity") - F("active_count"))
+        .prefetch_related(
+            Prefetch("facilitators", queryset=named.order_by("display_name"), to_attr="named_facilitators")
+        )
+        .order_by("name", "pk")
+    )
 
 
 def group_by_code(code: str) -> SupportGroup | None:

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Organisation, RoleKind, User, time_zone_choices
+from .models import Organisation, Role, RoleKind, User, time_zone_choices
 
 
 class InvitationForm(forms.Form):
@@ -43,11 +43,13 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "year_of_birth", "preferred_language", "time_zone"]
+        fields = ["display_name", "year_of_birth", "preferred_language", "time_zone", "name_on_public_pages"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         user = self.instance
+        if not (user.pk and Role.objects.filter(user=user, kind=RoleKind.FACILITATOR).exists()):
+            del self.fields["name_on_public_pages"]
         organisations = Organisation.objects.filter(roles__user=user).distinct() if user.pk else []
         self.fields["time_zone"].choices = time_zone_choices(
             first=[user.time_zone, *(org.time_zone for org in organisations)]

@@ -134,6 +134,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("preferred language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
+    name_on_public_pages = models.BooleanField(
+        _("show my name on public pages"),
+        default=False,
+        help_text=_(
+            "For facilitators: your display name is shown beside the groups you run on your organisation's public "
+            "page. Off unless you turn it on. Members are never named there."
+        ),
+    )
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)

@@ -118,6 +118,32 @@ def test_the_public_page_names_no_member_and_no_facilitator(client, org, listed)
         assert secret not in page
 
 
+def test_a_facilitator_who_opts_in_is_named_by_display_name_and_never_by_address(client, org, listed):
+    group, facilitator = listed
+    facilitator.display_name = "Frank F."
+    facilitator.save()
+    url = reverse("groups:public", args=[org.slug])
+    assert "Frank F." not in client.get(url).content.decode()
+
+    client.force_login(facilitator)
+    data = {"display_name": "Frank F.", "preferred_language": "en", "time_zone": "UTC", "name_on_public_pages": "on"}
+    client.post(reverse("profile"), data)
+    client.logout()
+    page = client.get(url).content.decode()
+    assert "Run by" in page and "Frank F." in page and facilitator.email not in page
+
+
+def test_members_are_not_offered_a_public_name(client, org, listed):
+    group, _ = listed
+    member = active_member(group).user
+    client.force_login(member)
+    assert "name_on_public_pages" not in client.get(reverse("profile")).content.decode()
+    member.name_on_public_pages = True  # even if set some other way, a member is never listed
+    member.display_name = "Priya M."
+    member.save()
+    assert "Priya M." not in client.get(reverse("groups:public", args=[org.slug])).content.decode()
+
+
 def test_an_organisation_that_has_not_opted_in_has_no_public_page(client, listed):
     other = OrganisationFactory(public_page=False)
     facilitated_group(other, name="Hidden Group", listed_publicly=True, open_to_requests=True)
