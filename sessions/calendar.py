@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
@@ -22,18 +21,18 @@ def feed(sessions: Iterable[GroupSession], *, active_group_ids: set[int]) -> byt
 
     Times are written in UTC (a calendar app shows them in the reader's own zone),
     so the feed needs no VTIMEZONE and is right across daylight-saving changes.
+    Each event's UID is the session's random ``uid``: the same whatever address the site is served from.
     """
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", _("My peer support sessions"))
-    host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0] or "peersupport"
     stamp = timezone.now()
     for session in sessions:
         group = session.group
         event = Event()
-        event.add("uid", f"session-{session.pk}@{host}")
+        event.add("uid", str(session.uid))
         event.add("dtstamp", stamp)
         event.add("last-modified", session.updated_at)
         event.add("dtstart", session.starts_at)

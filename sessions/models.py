@@ -6,6 +6,7 @@ Times are stored in UTC and shown in the group's (or the member's) time zone.
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -23,6 +24,9 @@ class SessionStatus(models.TextChoices):
 
 class GroupSession(models.Model):
     group = models.ForeignKey(SupportGroup, on_delete=models.CASCADE, related_name="sessions")
+    # The event's UID in calendar feeds: random (RFC 7986 §5.3 asks that a UID name no host or domain), so moving
+    # the site to another address never re-keys a subscriber's events.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(help_text=_("1 for the first session of the group, and so on."))
     unit = models.ForeignKey(CurriculumUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
     starts_at = models.DateTimeField()

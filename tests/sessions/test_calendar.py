@@ -9,7 +9,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from groups.models import Membership, MembershipStatus
-from sessions import services
+from sessions import recurrence, services
 from sessions.models import MemberPreferences
 
 from .conftest import LINK, session_in
@@ -105,3 +105,29 @@ def test_the_member_switches_reminders_off_and_on_on_the_settings_page(client, w
     assert MemberPreferences.objects.get(user=user).email_reminders is False
     client.post(url, {"action": "reminders", "email_reminders": "on"})
     assert MemberPreferences.objects.get(user=user).email_reminders is True
+
+
+def test_an_events_uid_stays_the_same_when_the_site_moves_to_another_address(client, world, settings):
+    session = session_in(world.group, starts_in=dt.timedelta(days=3))
+    other = session_in(world.group, starts_in=dt.timedelta(days=10))
+    token = services.calendar_token_create(user=world.active[0]).calendar_token
+    url = reverse("sessions:calendar_feed", args=[token])
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    before = {str(e["uid"]) for e in events(client.get(url))}
+    settings.SITE_URL = "https://peersupport.example.org"
+    after = {str(e["uid"]) for e in events(client.get(url))}
+    assert before == after == {str(session.uid), str(other.uid)}
+    assert all("127.0.0.1" not in uid and "example.org" not in uid and "@" not in uid for uid in after)
+
+
+def test_each_session_has_its_own_uid_also_when_a_schedule_is_generated_at_once(world):
+    rule = recurrence.Rule(
+        start_date=dt.date.today() + dt.timedelta(days=1),
+        weekdays=frozenset({0, 3}),
+        local_time=dt.time(18, 0),
+        time_zone=world.group.time_zone,
+        duration_minutes=60,
+        count=6,
+    )
+    created = services.schedule_generate(group=world.group, rule=rule, by=None, confirm_overlap=True)
+    assert len({s.uid for s in created}) == 6
