@@ -24,3 +24,9 @@ def when(starts_at: dt.datetime, ends_at: dt.datetime, time_zone: str) -> str:
     if start.date() == end.date():
         return f"{dateformat.format(start, 'l j F Y, H:i')}–{dateformat.format(end, 'H:i')} ({start.tzname()})"
     return f"{dateformat.format(start, 'l j F Y, H:i T')} – {dateformat.format(end, 'l j F Y, H:i T')}"
+
+
+def days_ahead(starts_at: dt.datetime, now: dt.datetime, time_zone: str) -> int:
+    """How many calendar days after ``now``'s day the session starts, both seen in ``time_zone``
+    (0: later today, 1: tomorrow). The same instants give different answers in different zones."""
+    return (in_zone(starts_at, time_zone).date() - in_zone(now, time_zone).date()).days

@@ -27,7 +27,7 @@ from peersupport.models import Organisation, User
 from peersupport.selectors import consent_is_active
 
 from . import recurrence, selectors
-from .display import in_zone, when
+from .display import days_ahead, in_zone, when
 from .models import (
     Attendance,
     AttendanceStatus,
@@ -503,7 +503,8 @@ def calendar_token_revoke(*, user: User, request: HttpRequest | None = None) -> 
 
 
 def reminders_send(*, now: dt.datetime | None = None) -> int:
-    """E-mail each active, consenting, not-opted-out member about their session tomorrow. Returns how many.
+    """E-mail each active, consenting, not-opted-out member about their session in the next 24 hours ("today" or
+    "tomorrow" in the member's own time zone). Returns how many.
 
     Looks at the current state every run (status, membership, consent, preferences), so
     a cancelled session, a withdrawn member or an opt-out gets nothing. Never twice:
@@ -528,12 +529,12 @@ def reminders_send(*, now: dt.datetime | None = None) -> int:
                 continue
             if not consent_is_active(user=user, organisation=session.group.organisation):
                 continue
-            sent += _remind(session=session, user=user)
+            sent += _remind(session=session, user=user, now=now)
     return sent
 
 
 @transaction.atomic
-def _remind(*, session: GroupSession, user: User) -> int:
+def _remind(*, session: GroupSession, user: User, now: dt.datetime) -> int:
     # Re-check inside the transaction: a member may have withdrawn or the session been cancelled meanwhile.
     if not Membership.objects.filter(group=session.group, user=user, status=MembershipStatus.ACTIVE).exists():
         return 0
@@ -544,18 +545,22 @@ def _remind(*, session: GroupSession, user: User) -> int:
             SessionReminder.objects.create(session=session, user=user)
     except IntegrityError:  # another run got there first
         return 0
+    # Within REMINDER_AHEAD a session is later today or tomorrow in the member's own zone.
+    today = days_ahead(session.starts_at, now, user.time_zone) <= 0
     with translation.override(user.preferred_language):
         context = {
             "session": session,
             "group": session.group,
             "user": user,
+            "today": today,
             "when": when(session.starts_at, session.ends_at, user.time_zone),
             # Reminders go only to active members (checked above), so the link may be included.
             "online_url": selectors.online_url(session),
             "location": selectors.location(session),
         }
         queue_email(
-            subject=_("Reminder: %(group)s tomorrow") % {"group": session.group.name},
+            subject=(_("Reminder: %(group)s today") if today else _("Reminder: %(group)s tomorrow"))
+            % {"group": session.group.name},
             body=render_to_string("sessions/email/reminder.txt", context),
             to=[user.email],
         )

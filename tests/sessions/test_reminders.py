@@ -6,12 +6,14 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus
 from peersupport import services as core_services
 from sessions import services
 from sessions.models import SessionReminder
 from sessions.tasks import send_session_reminders
+from tests.factories import GroupSessionFactory
 
 from .conftest import LINK, session_in
 
@@ -101,6 +103,26 @@ def test_a_member_reminded_in_another_run_concurrently_is_not_reminded_again(wor
     session = session_in(world.group, starts_in=dt.timedelta(hours=20))
     # As if a parallel run committed its row between our read and our write.
     with on_commit():
-        assert services._remind(session=session, user=world.active[0]) == 1
-        assert services._remind(session=session, user=world.active[0]) == 0
+        assert services._remind(session=session, user=world.active[0], now=timezone.now()) == 1
+        assert services._remind(session=session, user=world.active[0], now=timezone.now()) == 0
     assert len(mailoutbox) == 1
+
+
+def test_a_reminder_for_a_session_later_the_same_day_says_today_in_the_members_own_zone(world, on_commit, mailoutbox):
+    # 08:00 UTC: 08:00 in London, 21:00 in Auckland (UTC+13 in March). The session at 18:00 UTC is this evening
+    # in London but 07:00 tomorrow in Auckland.
+    now = dt.datetime(2026, 3, 10, 8, 0, tzinfo=dt.UTC)
+    london, auckland = world.active
+    london.time_zone, auckland.time_zone = "Europe/London", "Pacific/Auckland"
+    london.save(update_fields=["time_zone"])
+    auckland.save(update_fields=["time_zone"])
+    starts_at = dt.datetime(2026, 3, 10, 18, 0, tzinfo=dt.UTC)
+    GroupSessionFactory(group=world.group, starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=90))
+    with on_commit():
+        assert services.reminders_send(now=now) == 2
+    mail = {m.to[0]: m for m in mailoutbox}
+    assert mail[london.email].subject.endswith(f"Reminder: {world.group.name} today")
+    assert f"{world.group.name} meets today: Tuesday 10 March 2026, 18:00–19:30 (GMT)" in mail[london.email].body
+    assert "tomorrow" not in mail[london.email].body
+    assert mail[auckland.email].subject.endswith(f"Reminder: {world.group.name} tomorrow")
+    assert "meets tomorrow: Wednesday 11 March 2026, 07:00–08:30" in mail[auckland.email].body
