@@ -63,6 +63,9 @@ class Attendance(models.Model):
     status = models.CharField(max_length=12, choices=AttendanceStatus.choices)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     recorded_at = models.DateTimeField(auto_now=True)
+    # Set when the member sent their apologies themselves before the session (status "apologies" then); kept when
+    # the register later says otherwise, so the facilitator sees they had said so.
+    apology_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -63,15 +63,22 @@ def _next_start(group_ref: str) -> Subquery:
     )
 
 
+def _held(attendance: QuerySet[Attendance]) -> QuerySet[Attendance]:
+    """Attendance at sessions that were held: not cancelled, and started."""
+    return attendance.filter(session__status=SessionStatus.SCHEDULED, session__starts_at__lte=timezone.now())
+
+
 def groups_with_session_figures(groups: QuerySet[SupportGroup]) -> QuerySet[SupportGroup]:
     """Annotate groups with ``next_session_at`` (the next scheduled start, UTC), ``attendance_recorded``,
-    ``attendance_present`` and ``attendance_rate`` (per cent of recorded attendance marked present,
-    unrounded; None before any is recorded), as subqueries.
+    ``attendance_present``, ``attendance_apologies`` and ``attendance_rate`` (per cent of recorded attendance
+    marked present, unrounded; None before any is recorded), as subqueries. Attendance counts at sessions
+    that have started: apologies sent for a later one count once it has.
     """
-    attendance = Attendance.objects.filter(session__group=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    attendance = _held(Attendance.objects.filter(session__group=OuterRef("pk")))
     return groups.annotate(
         attendance_recorded=subquery_count(attendance, "session__group"),
         attendance_present=subquery_count(attendance.filter(status=AttendanceStatus.PRESENT), "session__group"),
+        attendance_apologies=subquery_count(attendance.filter(status=AttendanceStatus.APOLOGIES), "session__group"),
         next_session_at=_next_start("pk"),
     ).annotate(
         attendance_rate=Cast(F("attendance_present"), FloatField())
@@ -81,13 +88,14 @@ def groups_with_session_figures(groups: QuerySet[SupportGroup]) -> QuerySet[Supp
 
 
 def memberships_with_session_figures(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
-    """Annotate memberships with ``sessions_recorded`` and ``sessions_present`` (their own attendance at
-    scheduled sessions) and their group's ``next_session_at``, as subqueries.
+    """Annotate memberships with ``sessions_recorded``, ``sessions_present`` and ``sessions_apologies`` (their
+    own attendance at scheduled sessions that have started) and their group's ``next_session_at``, as subqueries.
     """
-    attendance = Attendance.objects.filter(membership=OuterRef("pk"), session__status=SessionStatus.SCHEDULED)
+    attendance = _held(Attendance.objects.filter(membership=OuterRef("pk")))
     return memberships.annotate(
         sessions_recorded=subquery_count(attendance, "membership"),
         sessions_present=subquery_count(attendance.filter(status=AttendanceStatus.PRESENT), "membership"),
+        sessions_apologies=subquery_count(attendance.filter(status=AttendanceStatus.APOLOGIES), "membership"),
         next_session_at=_next_start("group"),
     )
 
@@ -123,12 +131,13 @@ def consenting_user_ids(organisation: Organisation, user_ids: Iterable[int]) -> 
 
 
 def schedule_of(group: SupportGroup) -> QuerySet[GroupSession]:
-    """The group's sessions in order, with how many were present and whether a log exists."""
+    """The group's sessions in order, with how many were present, how many sent apologies and whether a log exists."""
     return (
         GroupSession.objects.filter(group=group)
         .select_related("unit")
         .annotate(
             present_count=Count("attendance", filter=Q(attendance__status=AttendanceStatus.PRESENT)),
+            apologies_count=Count("attendance", filter=Q(attendance__status=AttendanceStatus.APOLOGIES)),
             has_log=Exists(SessionLog.objects.filter(session=OuterRef("pk"))),
         )
         .order_by("starts_at", "sequence")
@@ -148,14 +157,24 @@ class RegisterRow:
     membership: Membership
     status: str  # "" when not recorded yet
     consenting: bool
+    apology_sent_at: dt.datetime | None = None  # when the member sent apologies themselves, if they did
 
 
 def register_rows(session: GroupSession) -> list[RegisterRow]:
     """One row per active member of the session's group, in three queries whatever the size."""
     memberships = list(active_memberships(session.group))
-    recorded = dict(Attendance.objects.filter(session=session).values_list("membership_id", "status"))
+    recorded = {
+        membership_id: (status, sent_at)
+        for membership_id, status, sent_at in Attendance.objects.filter(session=session).values_list(
+            "membership_id", "status", "apology_sent_at"
+        )
+    }
     consenting = consenting_user_ids(session.group.organisation, [m.user_id for m in memberships])
-    return [RegisterRow(m, recorded.get(m.pk, ""), m.user_id in consenting) for m in memberships]
+    rows = []
+    for m in memberships:
+        status, sent_at = recorded.get(m.pk, ("", None))
+        rows.append(RegisterRow(m, status, m.user_id in consenting, sent_at))
+    return rows
 
 
 def overlapping_sessions(
@@ -260,6 +279,8 @@ class MemberSession:
     session: GroupSession
     online_url: str  # "" unless the member may see it now
     location: str
+    apologies: bool = False  # the member's attendance is "apologies" (sent by them or recorded so)
+    apologies_open: bool = False  # scheduled and not started: apologies may be sent or taken back
 
     @property
     def cancelled(self) -> bool:
@@ -282,11 +303,39 @@ def upcoming_for_member(
     )
     if organisation is not None:
         qs = qs.filter(group__organisation=organisation)
+    qs = qs.annotate(
+        apologies=Exists(
+            Attendance.objects.filter(session=OuterRef("pk"), membership__user=user, status=AttendanceStatus.APOLOGIES)
+        )
+    )
     rows = []
     for session in qs.select_related("group", "unit").order_by("starts_at")[:limit]:
-        show_link = session.status == SessionStatus.SCHEDULED and link_is_open(session, now=now)
-        rows.append(MemberSession(session, online_url(session) if show_link else "", location(session)))
+        scheduled = session.status == SessionStatus.SCHEDULED
+        show_link = scheduled and link_is_open(session, now=now)
+        rows.append(
+            MemberSession(
+                session,
+                online_url(session) if show_link else "",
+                location(session),
+                apologies=session.apologies,
+                apologies_open=scheduled and session.starts_at > now,
+            )
+        )
     return rows
+
+
+def member_session(user: User, organisation: Organisation, session_id: int) -> GroupSession | None:
+    """The session, if it belongs to a group of ``organisation`` where ``user`` is an active member."""
+    return (
+        GroupSession.objects.filter(
+            pk=session_id,
+            group__organisation=organisation,
+            group__memberships__user=user,
+            group__memberships__status=MembershipStatus.ACTIVE,
+        )
+        .select_related("group__organisation")
+        .first()
+    )
 
 
 def feed_sessions(user: User, *, now: dt.datetime | None = None) -> QuerySet[GroupSession]:

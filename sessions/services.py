@@ -10,11 +10,13 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -57,6 +59,8 @@ class Action:
     FIDELITY_ITEMS_CHANGED = "fidelity_items_changed"
     CALENDAR_TOKEN_CREATED = "calendar_token_created"
     CALENDAR_TOKEN_REVOKED = "calendar_token_revoked"
+    APOLOGIES_SENT = "session_apologies_sent"
+    APOLOGIES_TAKEN_BACK = "session_apologies_taken_back"
 
 
 DEFAULT_FIDELITY_ITEMS = [
@@ -332,6 +336,72 @@ def attendance_record(
     return len(statuses)
 
 
+# --- A member's apologies -------------------------------------------------------------------------
+
+
+def _member_attendance(*, session: GroupSession, user: User, now: dt.datetime) -> tuple[GroupSession, Membership]:
+    """The session (locked) and the user's active membership of its group, if apologies may change now."""
+    session = GroupSession.objects.select_for_update().select_related("group__organisation").get(pk=session.pk)
+    membership = Membership.objects.filter(group=session.group, user=user, status=MembershipStatus.ACTIVE).first()
+    if membership is None:
+        raise ValidationError(_("Only active members of the group can send apologies for its sessions."))
+    if not consent_is_active(user=user, organisation=session.group.organisation):
+        raise ValidationError(_("Your consent is needed before your attendance can be recorded."))
+    if session.status == SessionStatus.CANCELLED:
+        raise ValidationError(_("This session is cancelled: nobody is expected."))
+    if session.starts_at <= now:
+        raise ValidationError(_("This session has started: apologies can be sent only before the start."))
+    return session, membership
+
+
+@transaction.atomic
+def apologies_send(
+    *, session: GroupSession, user: User, now: dt.datetime | None = None, request: HttpRequest | None = None
+) -> Attendance:
+    """A member says, before it starts, that they cannot come to one session of their group.
+
+    Recorded as their attendance, "apologies" (so the register shows it, and figures count it as an
+    apology, not an absence); the facilitator can still mark them present if they come after all.
+    No reminder goes to them for that session. Sending twice keeps the first time sent.
+    """
+    now = now or timezone.now()
+    session, membership = _member_attendance(session=session, user=user, now=now)
+    attendance = Attendance.objects.filter(session=session, membership=membership).first()
+    if attendance is not None and attendance.status == AttendanceStatus.APOLOGIES and attendance.apology_sent_at:
+        return attendance
+    attendance, _created = Attendance.objects.update_or_create(
+        session=session,
+        membership=membership,
+        defaults={"status": AttendanceStatus.APOLOGIES, "recorded_by": user, "apology_sent_at": now},
+    )
+    audit.record(
+        Action.APOLOGIES_SENT, actor=user, organisation=session.group.organisation, obj=session, request=request
+    )
+    return attendance
+
+
+@transaction.atomic
+def apologies_take_back(
+    *, session: GroupSession, user: User, now: dt.datetime | None = None, request: HttpRequest | None = None
+) -> None:
+    """The member can come after all (before the start): their apologies are removed. A no-op without any."""
+    now = now or timezone.now()
+    session, membership = _member_attendance(session=session, user=user, now=now)
+    attendance = Attendance.objects.filter(
+        session=session, membership=membership, apology_sent_at__isnull=False
+    ).first()
+    if attendance is None:
+        return
+    if attendance.status == AttendanceStatus.APOLOGIES:
+        attendance.delete()
+    else:  # the facilitator recorded something else meanwhile: that stays
+        attendance.apology_sent_at = None
+        attendance.save(update_fields=["apology_sent_at", "recorded_at"])
+    audit.record(
+        Action.APOLOGIES_TAKEN_BACK, actor=user, organisation=session.group.organisation, obj=session, request=request
+    )
+
+
 # --- Fidelity checklist and session logs ----------------------------------------------------------
 
 
@@ -506,8 +576,8 @@ def reminders_send(*, now: dt.datetime | None = None) -> int:
     """E-mail each active, consenting, not-opted-out member about their session in the next 24 hours ("today" or
     "tomorrow" in the member's own time zone). Returns how many.
 
-    Looks at the current state every run (status, membership, consent, preferences), so
-    a cancelled session, a withdrawn member or an opt-out gets nothing. Never twice:
+    Looks at the current state every run (status, membership, consent, preferences, apologies), so
+    a cancelled session, a withdrawn member, an opt-out or a member who sent apologies gets nothing. Never twice:
     the SessionReminder row and the queued e-mail commit together or not at all.
     """
     now = now or timezone.now()
@@ -523,6 +593,11 @@ def reminders_send(*, now: dt.datetime | None = None) -> int:
             )
         )
         already = set(SessionReminder.objects.filter(session=session).values_list("user_id", flat=True))
+        already |= set(  # members who sent their apologies for this session
+            Attendance.objects.filter(session=session, status=AttendanceStatus.APOLOGIES).values_list(
+                "membership__user_id", flat=True
+            )
+        )
         for membership in memberships:
             user = membership.user
             if user.pk in opted_out or user.pk in already or not user.is_active:
@@ -557,6 +632,8 @@ def _remind(*, session: GroupSession, user: User, now: dt.datetime) -> int:
             # Reminders go only to active members (checked above), so the link may be included.
             "online_url": selectors.online_url(session),
             "location": selectors.location(session),
+            "sessions_url": settings.SITE_URL
+            + reverse("sessions:member_upcoming", args=[session.group.organisation.slug]),
         }
         queue_email(
             subject=(_("Reminder: %(group)s today") if today else _("Reminder: %(group)s tomorrow"))

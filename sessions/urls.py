@@ -14,6 +14,7 @@ urlpatterns = [
     path("o/<slug:slug>/sessions/<int:session_id>/log/", views.log, name="log"),
     path("o/<slug:slug>/sessions/fidelity/", views.fidelity_items, name="fidelity_items"),
     path("o/<slug:slug>/sessions/upcoming/", views.member_upcoming, name="member_upcoming"),
+    path("o/<slug:slug>/sessions/<int:session_id>/apologies/", views.apologies, name="apologies"),
     path("sessions/calendar/", views.calendar_settings, name="calendar_settings"),
     path("sessions/calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

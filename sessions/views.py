@@ -10,10 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peersupport.views import consent_required
 
@@ -315,6 +316,32 @@ def member_upcoming(request: HttpRequest, organisation) -> HttpResponse:
             "link_minutes": int(selectors.LINK_OPENS_BEFORE.total_seconds() // 60),
         },
     )
+
+
+@consent_required
+@require_POST
+def apologies(request: HttpRequest, organisation, session_id: int) -> HttpResponse:
+    """A member sends (or takes back) their apologies for one session of a group where they are active."""
+    session = selectors.member_session(request.user, organisation, session_id)
+    if session is None:
+        raise Http404("No such session.")
+    take_back = request.POST.get("action") == "take_back"
+    try:
+        if take_back:
+            services.apologies_take_back(session=session, user=request.user, request=request)
+        else:
+            services.apologies_send(session=session, user=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if take_back:
+            messages.success(request, _("Your apologies are taken back: see you there."))
+        else:
+            messages.success(request, _("Your apologies are sent. Your facilitator sees them on the register."))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("sessions:member_upcoming", args=[organisation.slug])
+    return redirect(back)
 
 
 @login_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from groups.models import Membership, MembershipStatus
@@ -103,7 +104,9 @@ def test_the_register_and_schedule_pages_take_a_fixed_number_of_queries(client, 
     data = {f"m{m.pk}": "present" for m in members[1:]}
     # 18, +1: saving a register marks the group's evaluation cohorts stale when it has figures; +1: and the
     # group's saved evaluation data out of date (outcomes.evaluation.group_data), whatever the size of the register.
-    with django_assert_max_num_queries(20) as register_post:
+    # SQLite only: Django splits an insert at 999 parameters, so 200 rows of 6 columns are two INSERTs.
+    split = connection.vendor == "sqlite" and (size - 1) * 6 > 999
+    with django_assert_max_num_queries(20 + split) as register_post:
         assert client.post(register_url(session), data).status_code == 302
     assert Attendance.objects.filter(session=session).count() == size - 1
     with django_assert_max_num_queries(10) as schedule_get:
