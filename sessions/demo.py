@@ -3,7 +3,8 @@
 ``seed_demo`` calls ``seed(organisations)`` after the groups are seeded. Idempotent:
 a group that already has sessions is left alone, so a second run adds nothing and
 the dates chosen on the first run (relative to that day) stay as they are. Without
-demo groups (groups not seeded yet) it does nothing.
+demo groups (groups not seeded yet) it does nothing. On the first seeding one group (``MEETS_SOON``) meets a
+few hours later, so a demo started with ``make run`` sends its reminders within its first minute.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from groups.models import GroupStatus, MembershipStatus, SupportGroup
 from peersupport.models import Organisation
 
 from . import recurrence, selectors, services
+from .display import in_zone
 from .models import AttendanceStatus, ContactMode, GroupSession, OneToOneContact, SessionLog
 
 # Sessions started this many weeks before the first seeding, so there is history and a future.
 WEEKS_OF_HISTORY = 4
+# This group's weekly session falls a few hours after the first seeding, inside the reminder window: under
+# ``make run`` the in-process scheduler's first reminder run e-mails its members within seconds of the start.
+MEETS_SOON = "Walk and talk peer group"
+SOON_AFTER = dt.timedelta(hours=2)
+DAYTIME = (dt.time(9, 30), dt.time(20, 0))  # the soon session starts between these, local time
 SESSIONS_WITHOUT_CURRICULUM = 12
 DEMO_NOTES = [
     "Warm start; two members shared what helped them this week.",
@@ -32,7 +39,21 @@ DEMO_NOTES = [
 ]
 
 
-def _rule(group: SupportGroup, today: dt.date) -> recurrence.Rule:
+def soon_slot(now: dt.datetime, time_zone: str) -> dt.datetime:
+    """A start, local to ``time_zone``, at least SOON_AFTER after ``now``, on the half hour, in the daytime and
+    less than REMINDER_AHEAD away (the next morning's 09:30 when the evening is too late)."""
+    local = in_zone(now + SOON_AFTER, time_zone)
+    local = (local + dt.timedelta(minutes=29, seconds=59)).replace(second=0, microsecond=0)
+    local = local.replace(minute=0 if local.minute < 30 else 30)
+    earliest, latest = DAYTIME
+    if local.time() < earliest:
+        local = local.replace(hour=earliest.hour, minute=earliest.minute)
+    elif local.time() > latest:
+        local = (local + dt.timedelta(days=1)).replace(hour=earliest.hour, minute=earliest.minute)
+    return local
+
+
+def _rule(group: SupportGroup, today: dt.date, now: dt.datetime) -> recurrence.Rule:
     count = SESSIONS_WITHOUT_CURRICULUM
     if group.curriculum_id:
         count = group.curriculum.units.count() or count
@@ -42,10 +63,15 @@ def _rule(group: SupportGroup, today: dt.date) -> recurrence.Rule:
     start = today - dt.timedelta(weeks=WEEKS_OF_HISTORY) if has_history else today + dt.timedelta(days=7)
     if groups_demo.is_past_course(group):
         start = today - dt.timedelta(weeks=groups_demo.PAST_COURSE_ENDED_WEEKS_AGO + count)
+    weekday, local_time = group.pk % 5, dt.time(17 + group.pk % 3, 30)
+    if group.name == MEETS_SOON and has_history:
+        soon = soon_slot(now, group.time_zone)
+        weekday, local_time = soon.weekday(), soon.time().replace(tzinfo=None)
+        start = soon.date() - dt.timedelta(weeks=WEEKS_OF_HISTORY)
     return recurrence.Rule(
         start_date=start,
-        weekdays=frozenset({group.pk % 5}),
-        local_time=dt.time(17 + group.pk % 3, 30),
+        weekdays=frozenset({weekday}),
+        local_time=local_time,
         time_zone=group.time_zone,
         duration_minutes=90,
         count=count,
@@ -108,7 +134,9 @@ def seed(organisations: Sequence[Organisation]) -> dict[str, int]:
         for group in groups:
             if group.sessions.exists():
                 continue
-            sessions = services.schedule_generate(group=group, rule=_rule(group, today), by=None, confirm_overlap=True)
+            sessions = services.schedule_generate(
+                group=group, rule=_rule(group, today, now), by=None, confirm_overlap=True
+            )
             if group.memberships.filter(status=MembershipStatus.ACTIVE).exists():
                 _history(group, sessions, now)
     return {

@@ -44,19 +44,15 @@ def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedP
     )
 
 
-def test_the_development_server_delivers_mail_left_pending_without_anyone_running_a_job(tmp_path):
+def make_run_env(tmp_path) -> dict:
+    """``make run``'s environment: SQLite, no broker, debug."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "IN_PROCESS_SCHEDULE")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
-    assert manage(env, "migrate", "--noinput", "-v0").returncode == 0
-    # A message the last run recorded but never delivered (the process stopped first).
-    created = manage(
-        env,
-        "shell",
-        "-c",
-        "from peersupport.models import OutboxMessage; OutboxMessage.objects.create(kind='email', recipient='m@x.org', "
-        "payload={'subject': 'A place is free for you', 'body': 'b', 'to': ['m@x.org'], 'html': None})",
-    )
-    assert created.returncode == 0, created.stderr
+    return env
+
+
+def serve_until(env: dict, wanted: str, *, within: float = 90) -> str:
+    """Run the development server until ``wanted`` appears in its terminal output; returns the output."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
@@ -70,19 +66,35 @@ def test_the_development_server_delivers_mail_left_pending_without_anyone_runnin
     threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True).start()
     seen: list[str] = []
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not any("Subject: A place is free for you" in s for s in seen):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and not any(wanted in s for s in seen):
             try:
                 seen.append(lines.get(timeout=1))
             except queue.Empty:
                 assert server.poll() is None, "".join(seen)
         output = "".join(seen)
         assert "In-process scheduler started" in output
-        assert "Subject: A place is free for you" in output, output
+        assert wanted in output, output
         assert health_status(port) == 200
+        return output
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_development_server_delivers_mail_left_pending_without_anyone_running_a_job(tmp_path):
+    env = make_run_env(tmp_path)
+    assert manage(env, "migrate", "--noinput", "-v0").returncode == 0
+    # A message the last run recorded but never delivered (the process stopped first).
+    created = manage(
+        env,
+        "shell",
+        "-c",
+        "from peersupport.models import OutboxMessage; OutboxMessage.objects.create(kind='email', recipient='m@x.org', "
+        "payload={'subject': 'A place is free for you', 'body': 'b', 'to': ['m@x.org'], 'html': None})",
+    )
+    assert created.returncode == 0, created.stderr
+    serve_until(env, "Subject: A place is free for you")
     delivered = manage(
         env,
         "shell",
@@ -90,3 +102,13 @@ def test_the_development_server_delivers_mail_left_pending_without_anyone_runnin
         "from peersupport.models import OutboxMessage; print(OutboxMessage.objects.get().status)",
     )
     assert delivered.stdout.strip().splitlines()[-1] == "delivered"
+
+
+def test_within_a_minute_of_make_run_a_reminder_for_the_demo_session_meeting_soon_is_in_the_terminal(tmp_path):
+    env = make_run_env(tmp_path)
+    seeded = manage(env, "migrate", "--noinput", "-v0")
+    assert seeded.returncode == 0, seeded.stderr
+    seeded = manage(env, "seed_demo")
+    assert seeded.returncode == 0, seeded.stderr
+    # The console e-mail backend prints each message to the terminal; the first reminder run is 3 s after start.
+    serve_until(env, "Subject: Reminder: Walk and talk peer group", within=60)

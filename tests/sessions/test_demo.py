@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.apps import apps
@@ -11,9 +13,11 @@ from django.utils import timezone
 
 from groups.models import Facilitation as FacilitationKind
 from groups.models import GroupFacilitator, GroupFormat, Membership, MembershipStatus, SupportGroup
+from peersupport import scheduler
 from peersupport.models import Organisation, RoleKind, User
 from sessions import demo
 from sessions.models import Attendance, GroupSession, SessionLog
+from sessions.selectors import REMINDER_AHEAD
 from tests.factories import SupportGroupFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +93,43 @@ def test_demo_sessions_have_history_for_facilitated_groups_and_running_twice_cha
     assert Attendance.objects.filter(session__group=led).count() == past.count() * 6
     assert p2p.sessions.exists()
     assert not SessionLog.objects.filter(session__group=p2p).exists()
+
+
+def test_after_seed_demo_the_schedulers_first_reminder_run_emails_the_members_of_the_group_meeting_soon(
+    on_commit, mailoutbox
+):
+    seed_demo()
+    now = timezone.now()
+    soon = GroupSession.objects.filter(group__name=demo.MEETS_SOON, starts_at__gt=now).order_by("starts_at")
+    for org in Organisation.objects.all():
+        first = soon.filter(group__organisation=org).first()
+        assert first is not None and first.starts_at - now <= REMINDER_AHEAD
+    mailoutbox.clear()
+    with on_commit():
+        assert scheduler.run_job("sessions.tasks.send_session_reminders")
+    reminders = [m for m in mailoutbox if "Reminder:" in m.subject]
+    expected = set(
+        Membership.objects.filter(group__name=demo.MEETS_SOON, status=MembershipStatus.ACTIVE).values_list(
+            "user__email", flat=True
+        )
+    )
+    assert expected and {m.to[0] for m in reminders} == expected
+    assert all(demo.MEETS_SOON in m.subject for m in reminders)
+
+
+@pytest.mark.parametrize(
+    ("now_local", "expected"),
+    [
+        ("2026-03-10 08:10", "2026-03-10 10:30"),  # 2 h later, on the next half hour
+        ("2026-03-10 05:00", "2026-03-10 09:30"),  # too early: the morning start
+        ("2026-03-10 19:00", "2026-03-11 09:30"),  # too late: next morning
+        ("2026-03-10 18:00", "2026-03-10 20:00"),  # the latest start allowed
+        ("2026-03-28 23:30", "2026-03-29 09:30"),  # across the spring clock change in London
+    ],
+)
+def test_the_soon_session_is_in_the_daytime_and_inside_the_reminder_window(now_local, expected):
+    tz = zoneinfo.ZoneInfo("Europe/London")
+    now = dt.datetime.fromisoformat(now_local).replace(tzinfo=tz)
+    slot = demo.soon_slot(now, "Europe/London")
+    assert slot.strftime("%Y-%m-%d %H:%M") == expected
+    assert now + demo.SOON_AFTER <= slot <= now + REMINDER_AHEAD
