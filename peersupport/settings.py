@@ -107,6 +107,19 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite behind a web server, where requests write at the same time (autosave ticks in quick succession):
+    # - WAL: readers never wait for the writer, nor the writer for readers; synchronous=NORMAL is safe with WAL.
+    # - IMMEDIATE: every transaction takes the write lock when it begins. A DEFERRED one that reads, then
+    #   writes, while another writes fails at once with "database is locked": SQLite cannot wait there.
+    # - timeout: how long a writer waits for the lock (seconds) before that error.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_TIMEOUT", default=20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, background jobs --------------------------------------------
