@@ -37,7 +37,7 @@ import json
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
-from outcomes.plans import assessments_advance, assessments_ensure
+from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
 from tests.factories import active_member, facilitated_group
 from tests.outcomes.test_questionnaires import plan
 
