@@ -49,38 +49,84 @@ class ScorePoint:
     higher_is_better: bool
 
 
-def member_scores(user: User, organisation: Organisation) -> dict[str, list[ScorePoint]]:
-    """A member's own submitted scores over time, by instrument."""
-    series: dict[str, list[ScorePoint]] = defaultdict(list)
+@dataclass(frozen=True)
+class ScoreSeries:
+    """One line of a member's scores: one instrument in one group under one plan, never mixed with another."""
+
+    instrument_code: str
+    instrument_title: str
+    higher_is_better: bool
+    group_id: int
+    group_name: str
+    plan_id: int | None
+    plan_name: str
+    points: tuple[ScorePoint, ...]
+
+    @property
+    def key(self) -> str:
+        """A stable identifier for the page (element ids), unique per series."""
+        return f"{self.instrument_code}-{self.group_id}-{self.plan_id or 0}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.group_name} · {self.plan_name}" if self.plan_name else self.group_name
+
+
+def member_scores(user: User, organisation: Organisation) -> list[ScoreSeries]:
+    """A member's own submitted scores over time: one series per instrument, group and plan.
+
+    Scores from different groups (or plans) are separate series, so a chart never draws one line from a
+    score in one group to a score in another, which would read as change. Ordered by instrument, then by
+    each series' first answer. One query whatever the number of answers.
+    """
+    series: dict[tuple, list[ScorePoint]] = defaultdict(list)
+    about: dict[tuple, dict] = {}
     responses = (
         Response.objects.filter(
             assessment__membership__user=user,
             assessment__membership__group__organisation=organisation,
             submitted_at__isnull=False,
         )
-        .select_related("assessment")
-        .order_by("submitted_at")
+        .select_related("assessment__membership__group", "assessment__plan_time_point__plan")
+        .order_by("submitted_at", "pk")
     )
     for response in responses:
         try:
             defn = registry.get(response.instrument_code, response.instrument_version)
         except LookupError:
             continue
+        assessment = response.assessment
+        group = assessment.membership.group
+        plan = assessment.plan_time_point.plan if assessment.plan_time_point else None
+        key = (response.instrument_code, group.pk, plan.pk if plan else None)
+        about.setdefault(
+            key,
+            {
+                "instrument_code": response.instrument_code,
+                "instrument_title": defn.title,
+                "higher_is_better": defn.higher_is_better,
+                "group_id": group.pk,
+                "group_name": group.name,
+                "plan_id": plan.pk if plan else None,
+                "plan_name": plan.name if plan else "",
+            },
+        )
         bands = [label for label in (response.scores.get("bands") or {}).values() if label]
-        series[response.instrument_code].append(
+        series[key].append(
             ScorePoint(
                 response_id=response.pk,
                 instrument_code=response.instrument_code,
                 instrument_title=defn.title,
-                time_point=response.assessment.time_point,
-                time_point_label=response.assessment.get_time_point_display(),
+                time_point=assessment.time_point,
+                time_point_label=assessment.get_time_point_display(),
                 submitted_at=response.submitted_at,
                 total=response.total,
                 band=bands[0] if bands else None,
                 higher_is_better=defn.higher_is_better,
             )
         )
-    return dict(series)
+    ordered = sorted(series, key=lambda key: (about[key]["instrument_title"], series[key][0].submitted_at))
+    return [ScoreSeries(**about[key], points=tuple(series[key])) for key in ordered]
 
 
 @dataclass(frozen=True)

@@ -153,11 +153,10 @@ def support(request: HttpRequest, organisation, assessment_id: int) -> HttpRespo
 @consent_required
 def my_scores(request: HttpRequest, organisation) -> HttpResponse:
     series = selectors.member_scores(request.user, organisation)
-    charts_by_code = {code: charts.line_chart(points) for code, points in series.items()}
     return render(
         request,
         "outcomes/my_scores.html",
-        {"organisation": organisation, "series": series, "charts": charts_by_code},
+        {"organisation": organisation, "series": [(s, charts.line_chart(s.points)) for s in series]},
     )
 
 
