@@ -13,10 +13,29 @@ from outcomes.models import CohortState, ComparisonSummary
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (
-    "n_pairs", "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon",
-    "d_z", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
+    "n_pairs", "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon", "wilcoxon_method",
+    "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high",
+    "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
 )  # fmt: skip
-FLOW_KEYS = ("enrolled", "started", "completed_group", "withdrawn", "dose_median", "dose_q1", "dose_q3")
+#: p-values of within-group change, shown only beside an effect size and its interval
+WITHIN_GROUP_P = ("t", "p", "p_wilcoxon")
+RCI_KEYS = {
+    "rci_sd_pre": "sd_pre",
+    "rci_sd_source": "sd_source",
+    "rci_reliability": "reliability",
+    "rci_reliability_kind": "reliability_kind",
+    "rci_cutoff": "cutoff",
+}
+FLOW_KEYS = (
+    "enrolled", "started", "completed_group", "withdrawn", "dose_median", "dose_q1", "dose_q3", "dose_share_half",
+)  # fmt: skip
+
+#: What every within-group figure is: change in the people who stayed, not an effect of the group.
+DESIGN = "uncontrolled pre-post"
+DESIGN_NOTE = (
+    "Within-group change is change in the people who stayed, not an effect of the group: without a comparison "
+    "group it also contains regression to the mean, natural recovery and the effect of being measured."
+)
 
 
 def threshold(organisation) -> int:
@@ -46,6 +65,25 @@ def visible_comparisons(organisation, tables) -> list[ComparisonSummary]:
     return shown_comparisons(cohorts, tables.changes, tables.k)
 
 
+def _change(r: dict) -> dict:
+    """A change row; its p-values only when g_av and its interval are shown too (docs/evaluation-report.md)."""
+    row = {
+        "cohort": _cohort(r),
+        "instrument": r["instrument"],
+        "scale": r["scale"],
+        "from": r["from_time_point"],
+        "to": r["to_time_point"],
+        "higher_is_better": r["higher_is_better"],
+        **{key: _shown(r[key]) for key in CHANGE_KEYS},
+        "reliable_change_parameters": (
+            {name: _shown(r[column]) for column, name in RCI_KEYS.items()} if r.get("rci_reliability") else None
+        ),
+    }
+    if any(row[key] is None for key in ("g_av", "g_av_ci_low", "g_av_ci_high")):
+        row.update(dict.fromkeys(WITHIN_GROUP_P))
+    return row
+
+
 def evaluation_report(organisation) -> dict:
     """Every figure describing at least k people; hidden figures are null, rows with a hidden n are left out."""
     tables = summary_tables(organisation)
@@ -60,19 +98,7 @@ def evaluation_report(organisation) -> dict:
         for r in tables.outcomes
         if not is_hidden(r["n"])
     ]
-    changes = [
-        {
-            "cohort": _cohort(r),
-            "instrument": r["instrument"],
-            "scale": r["scale"],
-            "from": r["from_time_point"],
-            "to": r["to_time_point"],
-            "higher_is_better": r["higher_is_better"],
-            **{key: _shown(r[key]) for key in CHANGE_KEYS},
-        }
-        for r in tables.changes
-        if not is_hidden(r["n_pairs"])
-    ]
+    changes = [_change(r) for r in tables.changes if not is_hidden(r["n_pairs"])]
     flows = [
         {
             "cohort": _cohort(r),
@@ -101,6 +127,8 @@ def evaluation_report(organisation) -> dict:
     ]
     return {
         "organisation": organisation.slug,
+        "design": DESIGN,
+        "design_note": DESIGN_NOTE,
         "suppression_threshold": tables.k,
         "outcomes": outcomes,
         "changes": changes,

@@ -45,7 +45,8 @@ OUTCOME_STATS = ("mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 OUTCOME_COLUMNS = (*COHORT_COLUMNS, "instrument", "scale", "time_point", "n", *OUTCOME_STATS)
 CHANGE_STATS = (
     "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon", "wilcoxon_method",
-    "d_z", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "r_pre_post",
+    "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high",
+    "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post",
 )  # fmt: skip
 CHANGE_COUNTS = ("improved", "unchanged", "deteriorated", "recovered")
 RCI_COLUMNS = ("rci_sd_pre", "rci_sd_source", "rci_reliability", "rci_reliability_kind", "rci_cutoff")

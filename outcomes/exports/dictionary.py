@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outcomes.evaluation.report import DESIGN, DESIGN_NOTE
 from outcomes.evaluation.summary import (
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
@@ -69,11 +70,21 @@ _CHANGE = {
     "t-test (scipy.stats.ttest_ind)." + _SUPPRESSED,
     "p_wilcoxon": "Two-sided p of the Wilcoxon signed-rank test (zero differences dropped)." + _SUPPRESSED,
     "wilcoxon_method": "exact, permutation or asymptotic: how p_wilcoxon was computed." + _SUPPRESSED,
-    "d_z": "Mean change / SD of change (Lakens 2013); sign of raw change." + _SUPPRESSED,
+    "d_z": "Mean change / SD of change (Lakens 2013); sign of raw change. For power calculations: it grows with "
+    "r_pre_post, so do not compare it with a between-group d." + _SUPPRESSED,
+    "d_z_ci_low": "Lower 95% limit of d_z (exact, noncentral t); empty when not estimable (every change the same)."
+    + _SUPPRESSED,
+    "d_z_ci_high": "Upper 95% limit of d_z." + _SUPPRESSED,
     "d_av": "Mean change / mean of the two SDs (Lakens 2013)." + _SUPPRESSED,
     "g_av": "d_av × Hedges' J (approximate)." + _SUPPRESSED,
-    "g_av_ci_low": "Lower 95% limit of g_av (Borenstein et al. 2009 pre–post variance, uses r_pre_post)." + _SUPPRESSED,
+    "g_av_ci_low": "Lower 95% limit for the population d_av that g_av estimates (Algina & Keselman 2003 noncentral "
+    "t; simulated coverage 0.94–0.96 from 10 pairs, docs/statistics.md §3); empty when not estimable." + _SUPPRESSED,
     "g_av_ci_high": "Upper 95% limit of g_av." + _SUPPRESSED,
+    "d_rm": "Mean change / S_within, S_within = SD of change / √(2(1 − r_pre_post)) (Lakens 2013)." + _SUPPRESSED,
+    "g_rm": "d_rm × Hedges' J (approximate): the within-group effect to pool in a meta-analysis." + _SUPPRESSED,
+    "g_rm_ci_low": "g_rm − 1.96·√V_g with Borenstein et al.'s (2009) pre–post variance V_g = J²·(1/n + d_rm²/(2n))·"
+    "2(1 − r). It treats r as known and is too narrow when r is high: use it as meta-analytic input." + _SUPPRESSED,
+    "g_rm_ci_high": "g_rm + 1.96·√V_g." + _SUPPRESSED,
     "r_pre_post": "Pearson correlation of the completers' earlier and later scores." + _SUPPRESSED,
     "improved": "Reliably improved (Jacobson & Truax RCI beyond ±1.96 in the better direction), recovered included. "
     "improved + unchanged + deteriorated = n_pairs." + _SUPPRESSED,
@@ -162,7 +173,15 @@ _ITEMS = {
     "source": "online (answered on the platform) or import (entered from paper or another system).",
 }
 
+_DESIGN = (
+    f"“{DESIGN}” on every row: within-group change is change in the people who stayed, not an effect of the "
+    "group (no comparison group; it includes regression to the mean). See the first note."
+)
+
 NOTES = (
+    f"Design: {DESIGN}. {DESIGN_NOTE} A controlled evaluation needs a comparison group measured at the same times "
+    "(ideally allocated at random) and a primary outcome named in advance; within-group p-values are given only "
+    "beside the effect size and its interval.",
     "Suppression: a figure describing fewer than k people is written “suppressed (<k)”; k is stated on the "
     "export page and in the workbook. Zero counts are shown. Further figures are hidden so that no hidden figure "
     "can be worked out by subtraction, within a row (a total minus its shown parts) or across cohorts (the "
@@ -213,7 +232,8 @@ def dictionary_rows() -> list[dict]:
     rows += _column_rows("summary", [c for c in FLOW_COLUMNS if c not in OUTCOME_COLUMNS], {})
     earlier = {*OUTCOME_COLUMNS, *CHANGE_COLUMNS, *FLOW_COLUMNS}
     rows += _column_rows("summary", [c for c in COMPARISON_COLUMNS if c not in earlier], {})
-    rows += _column_rows("meta_analysis", META_COLUMNS, {})
+    rows += _column_rows("summary", ("design",), {"design": _DESIGN})
+    rows += _column_rows("meta_analysis", (*META_COLUMNS, "design"), {"design": _DESIGN})
     rows += _column_rows("items", ITEM_COLUMNS, {})
     for (_code, _version), defn in sorted(load_all().items()):
         for item in defn.items:

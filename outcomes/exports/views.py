@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.report import DESIGN, DESIGN_NOTE
 from outcomes.evaluation.summary import (
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
@@ -74,9 +75,9 @@ def exports(request: HttpRequest, slug: str) -> HttpResponse:
 def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _export_org(request, slug)
     tables = summary_tables(organisation)
-    rows = summary_rows(tables)
+    rows = [{**row, "design": DESIGN} for row in summary_rows(tables)]
     _audit(request, organisation, "summary_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(csv_text(SUMMARY_COLUMNS, rows), content_type=CSV_TYPE)
+    response = HttpResponse(csv_text((*SUMMARY_COLUMNS, "design"), rows), content_type=CSV_TYPE)
     return _download(response, organisation, "summary", "csv")
 
 
@@ -88,6 +89,8 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
     about = [
         {"item": "organisation", "value": organisation.name},
         {"item": "exported_at_utc", "value": timezone.now().replace(microsecond=0).isoformat()},
+        {"item": "design", "value": DESIGN},
+        {"item": "design_note", "value": DESIGN_NOTE},
         {"item": "suppression_threshold_k", "value": tables.k},
         {"item": "suppressed_cells", "value": f"written as “suppressed (<{tables.k})”; see the data dictionary"},
     ]
@@ -115,9 +118,9 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
 def meta_analysis_csv(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _export_org(request, slug)
     tables = summary_tables(organisation)
-    rows = meta_analysis_rows(tables)
+    rows = [{**row, "design": DESIGN} for row in meta_analysis_rows(tables)]
     _audit(request, organisation, "meta_analysis_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(csv_text(META_COLUMNS, rows), content_type=CSV_TYPE)
+    response = HttpResponse(csv_text((*META_COLUMNS, "design"), rows), content_type=CSV_TYPE)
     return _download(response, organisation, "meta-analysis", "csv")
 
 

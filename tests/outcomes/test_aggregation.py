@@ -87,6 +87,20 @@ def test_change_figures_match_the_worked_example_and_scipy(worked_example):
     assert change.t == pytest.approx(3.40168, rel=1e-5)
     assert change.p_wilcoxon == pytest.approx(0.0234375, rel=1e-5)
     assert change.g_av == pytest.approx(0.802627, rel=1e-5)
+    # The intervals of docs/statistics.md §3 and §8: g_av's noncentral t, d_z's exact one, g_rm's Borenstein.
+    assert (change.g_av_ci_low, change.g_av_ci_high) == (
+        pytest.approx(0.189201, rel=1e-5),
+        pytest.approx(1.58269, rel=1e-5),
+    )
+    assert (change.d_z_ci_low, change.d_z_ci_high) == (
+        pytest.approx(0.252003, rel=1e-5),
+        pytest.approx(2.10804, rel=1e-5),
+    )
+    assert (change.d_rm, change.g_rm) == (pytest.approx(0.900674, rel=1e-5), pytest.approx(0.800600, rel=1e-5))
+    assert (change.g_rm_ci_low, change.g_rm_ci_high) == (
+        pytest.approx(0.253697, rel=1e-5),
+        pytest.approx(1.34750, rel=1e-5),
+    )
 
 
 def test_descriptives_use_all_available_data_at_each_time_point(worked_example):
@@ -239,9 +253,19 @@ def test_evaluation_report_prints_only_unsuppressed_figures_with_documented_keys
     change = next(r for r in report["changes"] if r["cohort"]["dimension"] == "group")
     assert set(change) >= {
         "from", "to", "n_pairs", "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon",
-        "d_z", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
+        "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high",
+        "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
+        "reliable_change_parameters",
     }  # fmt: skip
     assert change["n_pairs"] == 8 and change["from"] == "baseline" and change["to"] == "post"
+    # what the figures are, and the figures an evaluator asked for (docs/evaluation-report.md)
+    assert report["design"] == "uncontrolled pre-post" and "regression to the mean" in report["design_note"]
+    assert change["wilcoxon_method"] == "exact"
+    assert change["g_av_ci_low"] == pytest.approx(0.189201, rel=1e-5)
+    assert change["g_rm_ci_high"] == pytest.approx(1.34750, rel=1e-5)
+    assert change["p"] == pytest.approx(0.0114163, rel=1e-5)  # shown: g_av and its interval are shown
+    flow = next(r for r in report["flow"] if r["cohort"]["dimension"] == "group")
+    assert "dose_share_half" in flow
 
 
 def test_the_report_leaves_out_cells_about_fewer_than_five_people():
@@ -292,6 +316,29 @@ def test_a_lead_sees_the_evaluation_page_with_figures_chart_and_flow(client, wor
     assert "4.50 (1.37 to 7.63)" in page  # mean change and its CI, docs/statistics.md §8
     assert "42.67" in page  # baseline mean of all nine available scores (384 / 9)
     assert "Computed at" in page
+    assert "uncontrolled pre–post design" in page and "regression to the mean" in page
+    assert 'href="#controlled-evaluation"' in page and 'id="controlled-evaluation"' in page
+    assert "0.80 (0.19 to 1.58)" in page  # g_av with its noncentral-t interval, docs/statistics.md §8
+
+
+def test_the_page_shows_no_p_value_where_g_av_has_no_interval(client):
+    from django.urls import reverse
+
+    from peersupport.models import RoleKind
+    from tests.factories import person
+
+    group, _ = facilitated_group()
+    for pre in (40, 44, 47, 51, 38, 42):  # everyone gains 3 points: no spread of change, no interval
+        m = active_member(group)
+        answered(m, "baseline", pre)
+        answered(m, "post", pre + 3)
+    recompute.recompute_all(organisation_id=group.organisation_id)
+    client.force_login(person(group.organisation, RoleKind.LEAD))
+    page = client.get(reverse("outcomes:evaluation", args=[group.organisation.slug]) + f"?cohort=group:{group.pk}")
+    text = page.content.decode()
+    assert "interval not estimable" in text
+    change = text[text.index("interval not estimable") - 400 : text.index("interval not estimable")]
+    assert "<td>—</td>" in change  # the p cell beside it
 
 
 def test_the_evaluation_page_suppresses_small_cohorts(client):
@@ -509,3 +556,21 @@ def test_summary_json_values_equal_in_python_but_not_in_json_are_written_each_as
     recompute._insert(FlowSummary, engine.FLOW_COLUMNS, rows)
     stored = dict(FlowSummary.objects.values_list("cohort_id", "withdrawal_reasons"))
     assert [type(stored[state.pk]["x"]) for state in (cohort, *others)] == [int, float, bool]
+
+
+def test_a_within_group_p_value_is_never_reported_without_g_av_and_its_interval():
+    from outcomes.evaluation.report import _change
+
+    row = {
+        "cohort_dimension": "group", "cohort_value": "1", "cohort_label": "G", "instrument": "wemwbs",
+        "scale": "total", "from_time_point": "baseline", "to_time_point": "post", "higher_is_better": True,
+        "n_pairs": 8, "mean_change": 4.5, "sd_change": 3.7, "ci_low": 1.4, "ci_high": 7.6, "t": 3.4, "p": 0.011,
+        "p_wilcoxon": 0.023, "wilcoxon_method": "exact", "d_z": 1.2, "d_z_ci_low": 0.25, "d_z_ci_high": 2.1,
+        "d_av": 0.9, "g_av": 0.8, "g_av_ci_low": 0.19, "g_av_ci_high": 1.58, "d_rm": 0.9, "g_rm": 0.8,
+        "g_rm_ci_low": 0.25, "g_rm_ci_high": 1.35, "r_pre_post": 0.72, "improved": None, "unchanged": None,
+        "deteriorated": None, "rci_reliability": None,
+    }  # fmt: skip
+    assert _change(row)["p"] == 0.011
+    not_estimable = _change({**row, "g_av_ci_low": None, "g_av_ci_high": None})
+    assert (not_estimable["t"], not_estimable["p"], not_estimable["p_wilcoxon"]) == (None, None, None)
+    assert not_estimable["mean_change"] == 4.5 and not_estimable["reliable_change_parameters"] is None

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 from statsmodels.stats.weightstats import DescrStatsW
 
+from outcomes.evaluation.statistics import intervals
 from outcomes.evaluation.statistics.single import (
     ChangeCategory,
     between_groups,
@@ -113,27 +114,21 @@ def test_borenstein_pre_post_variance_matches_the_worked_example(worked):
     assert (result.g_rm_ci_low, result.g_rm_ci_high) == (printed(0.253697), printed(1.34750))
 
 
-def test_g_av_interval_uses_the_borenstein_variance_evaluated_at_d_av(worked):
+def test_g_av_interval_is_the_algina_keselman_interval_of_docs_section_3(worked):
     result = paired_change(*worked, higher_is_better=True)
 
-    # From the printed d_av, r and J: V = (1/8 + d_av²/16)·2(1 − r), V_g = J²·V, g_av ± 1.96·√V_g.
-    d_av, r, j = 0.902956, 0.719580, 1 - 3 / (4 * 7 - 1)
-    v_g = j**2 * (1 / 8 + d_av**2 / 16) * 2 * (1 - r)
-    assert result.v_g_av == printed(v_g)
-    assert result.g_av_ci_low == printed(j * d_av - 1.96 * math.sqrt(v_g))
-    assert result.g_av_ci_high == printed(j * d_av + 1.96 * math.sqrt(v_g))
+    # docs/statistics.md §8: the population d_av's interval, which g_av (0.802627) estimates too.
+    assert (result.g_av_ci_low, result.g_av_ci_high) == (printed(0.189201), printed(1.58269))
+    assert result.g_av_ci_low < result.g_av < result.g_av_ci_high
+    shipped = intervals.g_av(*worked)
+    assert (result.g_av_ci_low, result.g_av_ci_high) == (shipped.low, shipped.high)
 
 
-def test_g_av_interval_equals_the_textbook_g_rm_interval_when_both_sds_are_equal():
-    # post is a permutation of pre shifted by 3, so SD_pre = SD_post and d_av = d_rm.
-    pre = [10.0, 14.0, 9.0, 17.0, 12.0, 11.0]
-    post = [p + 3 for p in [14.0, 10.0, 12.0, 17.0, 9.0, 11.0]]
-    result = paired_change(pre, post, higher_is_better=True)
+def test_identical_changes_leave_g_av_without_an_interval_never_a_zero_width_one():
+    result = paired_change([10, 12, 15, 9], [13, 15, 18, 12], higher_is_better=True)
 
-    assert result.sd_pre == tight(result.sd_post)
-    assert result.d_av == tight(result.d_rm)
-    assert result.g_av_ci_low == tight(result.g_rm_ci_low)
-    assert result.g_av_ci_high == tight(result.g_rm_ci_high)
+    assert result.g_av is not None
+    assert (result.g_av_ci_low, result.g_av_ci_high, result.d_z_ci_low, result.g_rm_ci_low) == (None,) * 4
 
 
 def test_between_groups_matches_the_borenstein_fixture(between_fixture):
@@ -339,11 +334,8 @@ def test_paired_effect_sizes_agree_with_their_definitions_on_seeded_data(n, inte
         j = 1 - 3 / (4 * df - 1)
         assert (result.j_approx, result.j_exact) == (tight(j), tight(j_exact))
         assert (result.g_z, result.g_av) == (tight(j * result.d_z), tight(j * result.d_av))
-        v_av = (1 / n + result.d_av**2 / (2 * n)) * 2 * (1 - r)
-        # √(1 − r) magnifies the last-bit difference between two r's of 1 to about 1e-8.
-        close = pytest.approx if perfectly_correlated else tight
-        assert result.g_av_ci_low == close(j * result.d_av - 1.96 * j * math.sqrt(v_av))
-        assert result.g_av_ci_high == close(j * result.d_av + 1.96 * j * math.sqrt(v_av))
+        shipped = intervals.g_av(pre, post)
+        assert (result.g_av_ci_low, result.g_av_ci_high) == (shipped.low, shipped.high)
         if not perfectly_correlated:
             v_rm = (1 / n + result.d_rm**2 / (2 * n)) * 2 * (1 - r)
             assert result.v_d_rm == tight(v_rm)

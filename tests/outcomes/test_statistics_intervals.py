@@ -119,7 +119,9 @@ def test_no_spread_at_one_time_point_makes_d_rm_not_estimable():
 
 
 def test_too_few_pairs_and_missing_scores():
-    assert iv.d_z([1, 2], [2, 4]).not_estimable == iv.NOT_ESTIMABLE_TOO_FEW
+    assert iv.d_z([1], [2]).not_estimable == iv.NOT_ESTIMABLE_TOO_FEW_FOR_D_Z
+    assert iv.d_z([1, 2], [2, 4]).estimable  # d_z needs no J, so two pairs give its interval
+    assert iv.d_av([1, 2], [2, 4]).not_estimable == iv.NOT_ESTIMABLE_TOO_FEW
     # pairs with a missing score are dropped: the worked dataset plus two incomplete pairs
     result = iv.d_z([*PRE, None, 30], [*POST, 41, float("nan")])
     assert close(result.low, 0.252003)

@@ -215,7 +215,7 @@ def test_runs_of_pairs_cover_every_pair_once_and_stay_within_the_limit_unless_on
 
 
 @pytest.mark.parametrize(("slope", "r"), [(1.0, 1.0), (2.5, 1.0), (-1.0, -1.0), (-0.3, -1.0)])
-def test_scores_on_an_exact_line_give_r_of_exactly_one_and_no_width_to_g_av_s_interval(slope, r):
+def test_scores_on_an_exact_line_give_r_of_exactly_one_and_never_a_zero_width_interval(slope, r):
     rng = np.random.default_rng(7)
     pres = [rng.integers(0, 27, n).astype(float) / 3 for n in (3, 7, 12, 40)]  # thirds: inexact in binary
     posts = [slope * pre + 1.7 for pre in pres]
@@ -223,5 +223,9 @@ def test_scores_on_an_exact_line_give_r_of_exactly_one_and_no_width_to_g_av_s_in
     for i, (pre, post) in enumerate(zip(pres, posts, strict=True)):
         assert statistics.pearson_r(pre, post) == r
         assert many["r_pre_post"][i] == r
-        if r == 1.0:  # 1 − r = 0: the interval of g_av has no width
-            assert many["g_av_ci_low"][i] == many["g_av"][i] == many["g_av_ci_high"][i]
+        if r == 1.0:  # 1 − r = 0: no S_within, so no d_rm (and no zero-width interval around it)
+            assert np.isnan(many["d_rm"][i]) and np.isnan(many["g_rm_ci_low"][i])
+        if slope == 1.0 and pre.size >= 3:  # every change the same: not estimable, never zero width
+            assert np.isnan(many["g_av_ci_low"][i]) and np.isnan(many["d_z_ci_low"][i])
+        elif pre.size >= 3:
+            assert many["g_av_ci_low"][i] < many["g_av_ci_high"][i]

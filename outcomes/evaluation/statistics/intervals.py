@@ -42,6 +42,7 @@ METHOD_ALGINA_KESELMAN = "noncentral t (Algina & Keselman 2003)"
 METHOD_BORENSTEIN = "Borenstein et al. 2009 pre-post variance"
 
 NOT_ESTIMABLE_TOO_FEW = "fewer than 3 people with both scores"
+NOT_ESTIMABLE_TOO_FEW_FOR_D_Z = "fewer than 2 people with both scores"
 NOT_ESTIMABLE_NO_CHANGE_SPREAD = "every person changed by the same amount, so the change has no spread"
 NOT_ESTIMABLE_NO_SCORE_SPREAD = "the scores at one time point have no spread, so the pre-post correlation is undefined"
 NOT_ESTIMABLE_PERFECT_R = "pre and post scores are perfectly correlated, so the within-person SD is undefined"
@@ -147,10 +148,10 @@ def _limits(t: float, n: int) -> tuple[float, float] | None:
     return low, high
 
 
-def _basics(pre: Scores, post: Scores):
+def _basics(pre: Scores, post: Scores, minimum: int = 3):
     a, b = completers(pre, post)
     n = int(a.size)
-    if n < 3:
+    if n < minimum:
         return None
     diff = b - a
     return n, a, b, float(diff.mean()), float(np.std(diff, ddof=1)), float(np.std(a, ddof=1)), float(np.std(b, ddof=1))
@@ -167,10 +168,10 @@ def _pearson(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float | 
 
 
 def d_z(pre: Scores, post: Scores) -> Interval:
-    """d_z = d̄/SD_d with the exact interval λ/√n from the noncentral t (Cumming & Finch 2001)."""
-    basics = _basics(pre, post)
+    """d_z = d̄/SD_d with the exact interval λ/√n from the noncentral t (Cumming & Finch 2001); from 2 pairs."""
+    basics = _basics(pre, post, minimum=2)
     if basics is None:
-        return Interval(None, None, None, METHOD_NONCENTRAL_T, NOT_ESTIMABLE_TOO_FEW)
+        return Interval(None, None, None, METHOD_NONCENTRAL_T, NOT_ESTIMABLE_TOO_FEW_FOR_D_Z)
     n, _, _, mean_d, sd_d, _, _ = basics
     if sd_d == 0:
         return Interval(None, None, None, METHOD_NONCENTRAL_T, NOT_ESTIMABLE_NO_CHANGE_SPREAD)
@@ -255,10 +256,11 @@ def repeated_measures(pre: Scores, post: Scores) -> RepeatedMeasures:
 def paired_intervals_rows(pre: npt.NDArray[np.float64], post: npt.NDArray[np.float64]) -> dict[str, npt.NDArray]:
     """The intervals above for each row of equal-length complete samples (rows are people's pairs).
 
-    Returns arrays, NaN where the single-sample function says "not estimable": ``d_z_ci_low/high``,
-    ``d_av_ci_low/high`` (also g_av's), ``d_rm``, ``g_rm``, ``v_d_rm``, ``v_g_rm``, ``d_rm_ci_low/high``,
-    ``g_rm_ci_low/high``. Same formulas and the same root finder as ``d_z``, ``d_av`` and
-    ``repeated_measures``, so a row's figures equal the single-sample ones.
+    Returns arrays, NaN where the single-sample function says "not estimable": ``d_z_ci_low/high`` and
+    ``d_rm`` from 2 pairs; from 3 (they need Hedges' J, so df ≥ 2) ``d_av_ci_low/high`` (also g_av's),
+    ``g_rm``, ``v_d_rm``, ``v_g_rm``, ``d_rm_ci_low/high`` and ``g_rm_ci_low/high``. Same formulas and
+    the same root finder as ``d_z``, ``d_av`` and ``repeated_measures``, so a row's figures equal the
+    single-sample ones.
     """
     m, n = pre.shape
     names = (
@@ -266,7 +268,7 @@ def paired_intervals_rows(pre: npt.NDArray[np.float64], post: npt.NDArray[np.flo
         "d_rm_ci_low", "d_rm_ci_high", "g_rm_ci_low", "g_rm_ci_high",
     )  # fmt: skip
     out = {name: np.full(m, np.nan) for name in names}
-    if n < 3 or m == 0:
+    if n < 2 or m == 0:
         return out
     with np.errstate(all="ignore"):
         diff = post - pre
@@ -276,10 +278,10 @@ def paired_intervals_rows(pre: npt.NDArray[np.float64], post: npt.NDArray[np.flo
         se = sd_d / math.sqrt(n)
         t = np.where(sd_d > 0, mean_d / se, np.nan)
         lam_low, lam_high = noncentral_t_limits(t, n - 1)
+        unsolved = np.isnan(lam_low) | np.isnan(lam_high)  # an interval needs both ends, as in ``_limits``
+        lam_low, lam_high = np.where(unsolved, np.nan, lam_low), np.where(unsolved, np.nan, lam_high)
         root_n = math.sqrt(n)
         out["d_z_ci_low"], out["d_z_ci_high"] = lam_low / root_n, lam_high / root_n
-        scale = np.where(s_av > 0, se / s_av, np.nan)
-        out["d_av_ci_low"], out["d_av_ci_high"] = lam_low * scale, lam_high * scale
 
         da = pre - pre.mean(axis=1, keepdims=True)
         db = post - post.mean(axis=1, keepdims=True)
@@ -288,19 +290,20 @@ def paired_intervals_rows(pre: npt.NDArray[np.float64], post: npt.NDArray[np.flo
         r = np.where(np.abs(r) > 1 - 1e-12, np.sign(r), r)
         r = np.where((saa == 0) | (sbb == 0) | (sd_d == 0) | (r == 1.0), np.nan, r)
         d = mean_d / (sd_d / np.sqrt(2 * (1 - r)))
-        j = hedges_j(n - 1)
-        v_d = (1 / n + d * d / (2 * n)) * 2 * (1 - r)
-        se_d = np.sqrt(v_d)
-        out.update(
-            d_rm=d,
-            g_rm=j * d,
-            v_d_rm=v_d,
-            v_g_rm=j * j * v_d,
-            d_rm_ci_low=d - Z_95 * se_d,
-            d_rm_ci_high=d + Z_95 * se_d,
-            g_rm_ci_low=j * d - Z_95 * j * se_d,
-            g_rm_ci_high=j * d + Z_95 * j * se_d,
-        )
-    for name in names:
-        out[name] = np.where(np.isfinite(out[name]), out[name], np.nan)
-    return out
+        out["d_rm"] = d
+        if n >= 3:
+            scale = np.where(s_av > 0, se / s_av, np.nan)
+            out["d_av_ci_low"], out["d_av_ci_high"] = lam_low * scale, lam_high * scale
+            j = hedges_j(n - 1)
+            v_d = (1 / n + d * d / (2 * n)) * 2 * (1 - r)
+            se_d = np.sqrt(v_d)
+            out.update(
+                g_rm=j * d,
+                v_d_rm=v_d,
+                v_g_rm=j * j * v_d,
+                d_rm_ci_low=d - Z_95 * se_d,
+                d_rm_ci_high=d + Z_95 * se_d,
+                g_rm_ci_low=j * d - Z_95 * j * se_d,
+                g_rm_ci_high=j * d + Z_95 * j * se_d,
+            )
+    return {name: np.where(np.isfinite(values), values, np.nan) for name, values in out.items()}

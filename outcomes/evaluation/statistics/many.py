@@ -22,6 +22,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from .constants import CONFIDENCE, R_UNIT, Z_95
+from .intervals import paired_intervals_rows
 from .signed_rank import wilcoxon_rows
 
 Array = npt.NDArray[np.float64]
@@ -83,8 +84,9 @@ def describe_many(samples: Sequence[Array]) -> dict[str, Array]:
 # --- paired change -------------------------------------------------------------------------------
 
 CHANGE_FIELDS = (
-    "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon", "d_z", "d_av", "g_av",
-    "g_av_ci_low", "g_av_ci_high", "r_pre_post", "sd_pre", "sd_post",
+    "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon", "d_z", "d_z_ci_low", "d_z_ci_high",
+    "d_av", "g_av", "g_av_ci_low", "g_av_ci_high", "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post",
+    "sd_pre", "sd_post",
 )  # fmt: skip
 
 
@@ -92,8 +94,8 @@ CHANGE_FIELDS = (
 def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[str, np.ndarray]:
     """``statistics.paired_change`` of each (pre, post) pair of complete samples: the stored figures.
 
-    Returns n_pairs, ``CHANGE_FIELDS`` and ``wilcoxon_method`` as arrays. d_z's
-    exact interval and the d_rm family are not computed: no summary stores them.
+    Returns n_pairs, ``CHANGE_FIELDS`` and ``wilcoxon_method`` as arrays. The intervals of d_z, g_av and
+    g_rm are :func:`.intervals.paired_intervals_rows`, NaN where they are not estimable.
     """
     k = len(pres)
     out: dict[str, np.ndarray] = {name: _nan(k) for name in CHANGE_FIELDS}
@@ -130,12 +132,15 @@ def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[st
             "d_z": d_z,
             "d_av": d_av,
         }
+        limits = paired_intervals_rows(pre, post)
+        figures.update(
+            g_av_ci_low=limits["d_av_ci_low"],
+            g_av_ci_high=limits["d_av_ci_high"],
+            **{name: limits[name] for name in ("d_z_ci_low", "d_z_ci_high", "d_rm", "g_rm", "g_rm_ci_low")},
+            g_rm_ci_high=limits["g_rm_ci_high"],
+        )
         if n - 1 >= 2:
-            j = 1.0 - 3.0 / (4.0 * (n - 1) - 1.0)
-            v_g = j * j * (1 / n + d_av * d_av / (2 * n)) * 2 * (1 - r)
-            se_g = np.sqrt(v_g)
-            g = j * d_av
-            figures.update(g_av=g, g_av_ci_low=g - Z_95 * se_g, g_av_ci_high=g + Z_95 * se_g)
+            figures["g_av"] = (1.0 - 3.0 / (4.0 * (n - 1) - 1.0)) * d_av
         for name, values in figures.items():
             out[name][rows] = values
     return out

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -31,8 +30,9 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special, stats
+from scipy import special, stats
 
+from . import intervals
 from .constants import CONFIDENCE, R_UNIT, Z_95
 from .signed_rank import wilcoxon_rows
 
@@ -255,7 +255,6 @@ class PairedChange:
     v_g_rm: float | None
     g_rm_ci_low: float | None
     g_rm_ci_high: float | None
-    v_g_av: float | None
     g_av_ci_low: float | None
     g_av_ci_high: float | None
 
@@ -296,49 +295,6 @@ def _wilcoxon(
     return _finite(statistic[0]), _finite(p[0]), str(method[0])
 
 
-def _noncentral_t_ci_for_d_z(t: float, n: int) -> tuple[float | None, float | None]:
-    """Exact CI for d_z by inverting the noncentral t (Cumming & Finch 2001).
-
-    Finds λ with P(T ≤ t_obs | df, λ) = 0.975 and 0.025, then divides by √n. The
-    CDF falls as λ rises, so each root is bracketed by stepping outwards from t.
-    """
-    df = n - 1
-    tail = (1 - CONFIDENCE) / 2
-
-    def solve(target: float) -> float | None:
-        def f(lam: float) -> float:
-            return float(stats.nct.cdf(t, df, lam)) - target
-
-        step = 2.0 + abs(t)
-        lo, hi = t - step, t + step
-        for _ in range(60):
-            f_lo, f_hi = f(lo), f(hi)
-            if not (math.isfinite(f_lo) and math.isfinite(f_hi)):
-                return None
-            if f_lo > 0 > f_hi:
-                break
-            step *= 2
-            if f_lo <= 0:
-                lo -= step
-            if f_hi >= 0:
-                hi += step
-        else:
-            return None
-        try:
-            root = optimize.brentq(f, lo, hi, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=500)
-        except (ValueError, RuntimeError):
-            return None
-        # Far in the tails nct.cdf loses precision; refuse a root that does not solve the equation.
-        return root if abs(f(root)) < 1e-8 else None
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = solve(1 - tail), solve(tail)
-    if low is None or high is None:
-        return None, None
-    return _finite(low / math.sqrt(n)), _finite(high / math.sqrt(n))
-
-
 def _borenstein_prepost(d: float | None, r: float | None, n: int, j: float | None) -> tuple[float | None, ...]:
     """V_d = (1/n + d²/(2n))·2(1−r), SE, d CI, V_g = J²·V_d, g CI (Borenstein et al. 2009 ch. 4)."""
     if d is None or r is None or n < 2:
@@ -366,18 +322,19 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
     ``"auto"`` if it could not be confirmed, None when not computed). The
     Wilcoxon test is None when every difference is zero.
 
-    Effect sizes (Lakens 2013): d_z = mean/SD_d with its exact noncentral-t CI;
+    Effect sizes (Lakens 2013): d_z = mean/SD_d with its exact noncentral-t CI
+    (:func:`.intervals.d_z`, from 3 pairs);
     d_av = mean/((SD_pre + SD_post)/2); d_rm = mean/S_within with
     S_within = SD_d/√(2(1 − r)). All carry the sign of raw change. g_* = J·d_*
     with the approximate J.
 
-    Intervals for g (Borenstein et al. 2009 ch. 4): the pre–post variance
+    Intervals (docs/statistics.md §3): ``g_av_ci_*`` is the Algina–Keselman
+    noncentral-t interval of :func:`.intervals.g_av`, whose coverage
+    ``benchmarks/coverage.py`` shows; it is None ("not estimable") when every
+    change is the same. Borenstein et al.'s pre–post variance
     V_d = (1/n + d²/(2n))·2(1 − r) is derived for d standardised by S_within,
     i.e. d_rm, so ``v_d_rm``, ``d_rm_ci_*``, ``v_g_rm`` and ``g_rm_ci_*`` are the
-    textbook quantities. ``g_av_ci_*`` apply the same variance with d_av in place
-    of d_rm (``v_g_av``), centred on g_av. That is exact when SD_pre = SD_post
-    (then d_av = d_rm) and an approximation otherwise; quote ``g_rm_ci_*`` when
-    the interval has to match Borenstein's formula exactly.
+    textbook quantities a meta-analysis needs.
 
     The SDs, means and r used for effect sizes are the completers' own; use
     ``describe`` for all-available-data descriptives.
@@ -404,7 +361,8 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
 
     r = pearson_r(pre_c, post_c)
     d_z = _ratio(mean_change, sd_change)
-    d_z_low, d_z_high = _noncentral_t_ci_for_d_z(t, n) if t is not None else (None, None)
+    d_z_interval = intervals.d_z(pre_c, post_c)
+    d_z_low, d_z_high = _finite(d_z_interval.low), _finite(d_z_interval.high)
     sd_av = None if sd_pre is None or sd_post is None else (sd_pre + sd_post) / 2
     d_av = _ratio(mean_change, sd_av)
     s_within = None
@@ -415,7 +373,7 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
     j_approx = hedges_j_approx(n - 1)
     j_exact = hedges_j_exact(n - 1)
     v_d_rm, se_d_rm, d_rm_low, d_rm_high, v_g_rm, g_rm_low, g_rm_high = _borenstein_prepost(d_rm, r, n, j_approx)
-    _, _, _, _, v_g_av, g_av_low, g_av_high = _borenstein_prepost(d_av, r, n, j_approx)
+    g_av_interval = intervals.g_av(pre_c, post_c)
 
     return PairedChange(
         direction=direction,
@@ -455,9 +413,8 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
         v_g_rm=v_g_rm,
         g_rm_ci_low=g_rm_low,
         g_rm_ci_high=g_rm_high,
-        v_g_av=v_g_av,
-        g_av_ci_low=g_av_low,
-        g_av_ci_high=g_av_high,
+        g_av_ci_low=_finite(g_av_interval.low),
+        g_av_ci_high=_finite(g_av_interval.high),
     )
 
 
