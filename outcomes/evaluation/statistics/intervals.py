@@ -129,8 +129,14 @@ def noncentral_t_limits(
 
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)
-                width = 2.0 + 0.5 * np.abs(tt)
-                bracket = elementwise.bracket_root(f, tt - width, tt + width, args=(tt, dd))
+                # Start from the normal approximation λ ≈ t ∓ z·√(1 + t²/(2·df)) with a bracket a fifth of
+                # its half-width either side (bracket_root widens it where that is not enough): the recompute
+                # solves thousands of these, and a tight start halves the CDF evaluations.
+                z = stats.norm.ppf(target)
+                spread = np.sqrt(1 + tt * tt / (2 * dd))
+                guess = tt - z * spread
+                step = 0.2 * abs(z) * spread + 0.05
+                bracket = elementwise.bracket_root(f, guess - step, guess + step, args=(tt, dd))
                 root = elementwise.find_root(
                     f, bracket.bracket, args=(tt, dd), tolerances={"xatol": 1e-12, "xrtol": 1e-12}
                 )
