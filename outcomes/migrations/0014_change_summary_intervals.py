@@ -12,7 +12,7 @@ def mark_every_cohort_stale(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0012_outbox_for_unsent_alerts'),
+        ('outcomes', '0013_risk_alert_escalation'),
     ]
 
     operations = [
