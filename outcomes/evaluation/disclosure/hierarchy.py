@@ -1,0 +1,616 @@
+"""Protection of nested tables of counts (docs/statistics.md §6).
+
+A *table* here is every published figure of one kind (the n at one time point of one scale, the
+status counts of the flow, ...) for every cohort: the organisation, each curriculum kind, curriculum,
+format, delivery mode, audience, date range and group. Each figure adds up *atoms*: the count of
+one category (``"n"``, ``"improved"``, a withdrawal reason) in one group (the *unit*). A
+parent-with-children subtable (a curriculum and its groups, a row and its categories) is a set of
+figures over the same atoms, so the whole hierarchy is one sparse figures × atoms matrix.
+
+The rule (checked independently by :mod:`.audit`): a figure of 1 to k − 1 people is hidden (its
+label says "small", so the reader knows it lies between 1 and k − 1) and what is published must
+leave every value from 1 to k − 1 possible for it. Small counts that are never published but
+follow from published ones ("still in the group" = enrolled − completed − withdrawn) must be
+left as open.
+
+How: for each small figure in turn we look for a *transfer*, people moved between one of its
+atoms and a partner atom outside it, that takes the figure to k − 1 and (the other way) to 1
+while keeping every atom non-negative and every other small figure between 1 and k − 1. Every
+figure the transfer changes is hidden, in every subtable of the hierarchy it belongs to: the
+published figures then fit both the true table and the two moved ones, so (the feasible set being
+convex) every value between 1 and k − 1 is possible. Partners are looked for among the figure's
+nearest relatives first (its own row's other categories, then the groups of its smallest cohort,
+and so on up), and the cheapest is taken: the one hiding the fewest figures not hidden yet, a
+count before an n (an n takes its statistics with it), smallest value first. Tables that publish
+the same figure (the flow's enrolled in its status, started and assessment tables; an n equal to
+the flow's count assessed at that time point) are *linked*: hidden in one, hidden in all, and a
+transfer that changes one moves the others the same way (a *mirror* transfer between the same two
+groups), so the fixed point across tables holds by construction.
+
+The cost is one sparse product over a small candidate set per small figure, so about linear in
+the number of groups. A figure for which no transfer exists (the whole organisation is below k)
+is hidden and reported in ``Protection.unprotected``; the auditor then says whether it is safe.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .hidden import Hidden
+
+_BIG = 1e12
+#: Candidates whose exact check is tried before the search widens to a larger cohort.
+_TRIES = 4
+#: How far inside the labels' limit the moves aim (the limit is a linear programme's optimum).
+_SLACK = 1e-6
+#: Cohorts searched for a partner before the linear programme takes over.
+_POOLS = 4
+
+
+@dataclass
+class _Figure:
+    key: Hashable
+    family: Hashable
+    atoms: list[int]
+    value: int
+    published: bool
+    hideable: bool
+    weight: int
+    forced: bool
+
+
+class TableBuilder:
+    """Collects atoms and figures; :meth:`build` freezes them into a :class:`Tables`.
+
+    An atom is ``(family, unit, category)``; a figure adds up atoms of one family. An atom named by a
+    figure but never given a value is a count of nobody (0).
+    """
+
+    def __init__(self) -> None:
+        self._atoms: dict[tuple, int] = {}
+        self._values: list[int] = []
+        self._figures: dict[Hashable, _Figure] = {}
+        self._links: list[list[Hashable]] = []
+
+    def atom(self, family: Hashable, unit: Hashable, category: Hashable, value: int = 0) -> tuple:
+        key = (family, unit, category)
+        value = int(value)
+        if value < 0:
+            raise ValueError(f"A count cannot be negative: {key!r} = {value}.")
+        if key in self._atoms:
+            self._values[self._atoms[key]] = value
+        else:
+            self._atoms[key] = len(self._values)
+            self._values.append(value)
+        return key
+
+    def figure(
+        self,
+        key: Hashable,
+        family: Hashable,
+        units: Iterable[Hashable],
+        categories: Iterable[Hashable],
+        *,
+        value: int | None = None,
+        published: bool = True,
+        hideable: bool = True,
+        weight: int = 1,
+        hidden: bool = False,
+    ) -> Hashable:
+        """A figure: the sum of ``family``'s atoms for these units × categories.
+
+        ``value`` is what is published (by default the atoms' sum); ``published=False`` marks a count
+        the reader can work out but is never shown; ``hideable=False`` one the reader knows whatever
+        we do (a cohort with no row has nobody); ``weight`` what hiding it costs; ``hidden`` hides it
+        whatever the counts say.
+        """
+        if key in self._figures:
+            raise ValueError(f"Figure {key!r} is defined twice.")
+        categories = list(categories)
+        atoms = [self._atoms.get((family, u, c)) for u in units for c in categories]
+        missing = [(family, u, c) for u, c, i in zip(*_grid(units, categories), atoms, strict=True) if i is None]
+        for atom in missing:
+            self.atom(*atom)
+        atoms = [self._atoms[(family, u, c)] for u in units for c in categories]
+        total = sum(self._values[i] for i in atoms) if value is None else int(value)
+        self._figures[key] = _Figure(key, family, sorted(set(atoms)), total, published, hideable, weight, hidden)
+        return key
+
+    def link(self, *keys: Hashable) -> None:
+        """These figures (of different tables) are the same number: the reader sees one if any is shown."""
+        if len(keys) > 1:
+            self._links.append(list(keys))
+
+    def build(self) -> Tables:
+        return Tables(self._atoms, self._values, list(self._figures.values()), self._links)
+
+
+def _grid(units, categories):
+    units = list(units)
+    return [u for u in units for _c in categories], [c for _u in units for c in categories]
+
+
+class Tables:
+    """The figures × atoms matrix and what is known of each figure; built by :class:`TableBuilder`."""
+
+    def __init__(self, atoms: dict[tuple, int], values: list[int], figures: list[_Figure], links) -> None:
+        self.atom_keys = [None] * len(values)
+        for key, index in atoms.items():
+            self.atom_keys[index] = key
+        self.atom_index = atoms
+        self.x = np.asarray(values, dtype=np.int64)
+        self.keys = [f.key for f in figures]
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        self.family = [f.family for f in figures]
+        self.value = np.array([f.value for f in figures], dtype=np.int64)
+        self.published = np.array([f.published for f in figures], dtype=bool)
+        self.hideable = np.array([f.hideable for f in figures], dtype=bool)
+        self.weight = np.array([f.weight for f in figures], dtype=np.float64)
+        self.forced = np.array([f.forced for f in figures], dtype=bool)
+        rows = np.repeat(np.arange(len(figures)), [len(f.atoms) for f in figures])
+        cols = np.fromiter((a for f in figures for a in f.atoms), dtype=np.int64, count=len(rows))
+        shape = (len(figures), len(values))
+        self.matrix = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+        self.by_atom = self.matrix.T.tocsr()  # atom → the figures holding it
+        self.size = np.diff(self.matrix.indptr)
+        # Atoms of a family by unit, and the categories of each figure (for mirror transfers).
+        self.atoms_of_unit: dict[tuple, dict] = defaultdict(dict)
+        for (family, unit, category), i in atoms.items():
+            self.atoms_of_unit[(family, unit)][category] = i
+        self.linked: list[list[int]] = [[] for _ in figures]
+        for group in links:
+            members = [self.index[key] for key in group]
+            for m in members:
+                self.linked[m] = [o for o in members if o != m]
+
+    def atoms(self, figure: int) -> np.ndarray:
+        return self.matrix.indices[self.matrix.indptr[figure] : self.matrix.indptr[figure + 1]]
+
+    def figures_of(self, atom: int) -> np.ndarray:
+        return self.by_atom.indices[self.by_atom.indptr[atom] : self.by_atom.indptr[atom + 1]]
+
+
+@dataclass
+class Protection:
+    """What to hide: figure key → :class:`Hidden`; small figures no transfer could protect."""
+
+    k: int
+    hidden: dict[Hashable, Hidden] = field(default_factory=dict)
+    unprotected: list[Hashable] = field(default_factory=list)
+    transfers: int = 0
+    #: Small figures for which no single transfer fitted, protected by a move found by linear programming.
+    by_lp: int = 0
+
+
+def label(value: int, k: int) -> Hidden:
+    """A hidden figure's label, which the reader sees: "small" for 0 to k − 1 (a hidden zero too), else
+    complementary."""
+    return Hidden.small(k) if value < k else Hidden.complementary(k)
+
+
+def _same_side(before: int, after: int, k: int) -> bool:
+    """A move keeps a hidden figure's label true: under k stays in 0..k − 1, k or more stays k or more."""
+    return 0 <= after < k if before < k else after >= k
+
+
+class _Search:
+    def __init__(self, tables: Tables, k: int) -> None:
+        self.t = tables
+        self.k = k
+        v, pub = tables.value, tables.published
+        self.small = (v > 0) & (v < k)
+        self.hidden = (pub & tables.forced) | (pub & self.small)
+
+    def linked_families(self, family) -> set:
+        """The tables reachable from ``family`` through linked figures (it included)."""
+        if not hasattr(self, "_family_closure"):
+            neighbours: dict = defaultdict(set)
+            for g, others in enumerate(self.t.linked):
+                for o in others:
+                    neighbours[self.t.family[g]].add(self.t.family[o])
+            self._family_closure = {}
+            for start in set(self.t.family):
+                found, stack = {start}, [start]
+                while stack:
+                    for nxt in neighbours[stack.pop()] - found:
+                        found.add(nxt)
+                        stack.append(nxt)
+                self._family_closure[start] = found
+        return self._family_closure[family]
+
+    def cost_vector(self) -> np.ndarray:
+        t = self.t
+        c = np.where(t.published & ~self.hidden, t.weight, 0.0)
+        c[t.published & ~self.hidden & ~t.hideable] = _BIG
+        return c
+
+    # --- one small figure ---------------------------------------------------------------------
+
+    def protect(self, f: int) -> bool:
+        t, k = self.t, self.k
+        v = int(t.value[f])
+        atoms = t.atoms(f)
+        positive = atoms[t.x[atoms] > 0]
+        if positive.size == 0:
+            return False
+        positive = positive[np.argsort(-t.x[positive], kind="stable")]
+        # A shown (hidden) figure must be able to be anything from 0 to k − 1; one never published only needs
+        # to be able to reach k (then nobody can tell it is small).
+        up = k - 1 - v if t.published[f] else k - v
+        down_amounts = self._down_amounts(t.x[positive], v) if t.published[f] else []
+        if down_amounts is None:
+            return False
+        movers = [int(a) for a in positive[: max(1, len(down_amounts))]]
+        in_f = np.zeros(t.x.size, dtype=bool)
+        in_f[atoms] = True
+        cost = self.cost_vector()
+        for pool in itertools.islice(self._pools(f, movers[0], in_f), _POOLS):
+            candidates = pool[(t.x[pool] >= up) & ~in_f[pool]]
+            if candidates.size == 0:
+                continue
+            ranked = self._rank(candidates, movers, cost)
+            for d in ranked[:_TRIES]:
+                plan = self._plan(f, int(d), movers[0], up, dict(zip(movers, down_amounts, strict=False)))
+                if plan is not None:
+                    self._apply(plan)
+                    return True
+        return False
+
+    @staticmethod
+    def _down_amounts(positive: np.ndarray, total: int) -> list[int] | None:
+        """How much each of the figure's atoms (largest first) gives up to bring it down to 0."""
+        amounts, left = [], total
+        for value in positive:
+            if left <= 0:
+                break
+            take = min(int(value), left)
+            amounts.append(take)
+            left -= take
+        return amounts if left <= 0 else None
+
+    def _pools(self, f: int, mover: int, in_f: np.ndarray):
+        """Candidate partners, nearest first: the mover's unit, then each cohort holding it, smallest first."""
+        t = self.t
+        family, unit, _category = t.atom_keys[mover]
+        yield np.fromiter(t.atoms_of_unit[(family, unit)].values(), dtype=np.int64)
+        holders = t.figures_of(mover)
+        for g in holders[np.argsort(t.size[holders], kind="stable")]:
+            if g != f:
+                yield t.atoms(g)
+
+    def _rank(self, candidates: np.ndarray, movers: list[int], cost: np.ndarray) -> np.ndarray:
+        """Candidates by the cost of the figures their transfer would change (not counting mirrors)."""
+        t = self.t
+        m = np.zeros(t.value.size)
+        for a in movers:
+            m[t.figures_of(a)] += 1
+        touched = m > 0
+        whole = m == len(movers)
+        base = cost[touched].sum()
+        u = np.where(touched, np.where(whole, -cost, 0.0), cost)
+        total = base + t.by_atom[candidates] @ u
+        order = np.lexsort((candidates, t.x[candidates], total))
+        ranked = candidates[order]
+        return ranked[total[order] < _BIG]
+
+    def _plan(self, f: int, d: int, a0: int, up: int, down: dict[int, int]) -> set[int] | None:
+        """The figures changed by moving ``up`` from d to a0 and ``down`` from each mover to d (and the mirrors)."""
+        t = self.t
+        changes_up: dict[int, int] = defaultdict(int)
+        changes_down: dict[int, int] = defaultdict(int)
+        moves = [(a0, d, up, changes_up)] + [(a, d, -amount, changes_down) for a, amount in down.items()]
+        family = t.family[f]
+        queue = [(family, moves)]
+        done_families = {family}
+        atom_deltas_up: dict[int, int] = defaultdict(int)
+        atom_deltas_down: dict[int, int] = defaultdict(int)
+        while queue:
+            fam, fam_moves = queue.pop()
+            changed_here: set[int] = set()
+            for a, b, amount, changes in fam_moves:
+                if amount == 0:
+                    continue
+                deltas = atom_deltas_up if changes is changes_up else atom_deltas_down
+                deltas[a] += amount
+                deltas[b] -= amount
+                for g in t.figures_of(a):
+                    changes[int(g)] += amount
+                for g in t.figures_of(b):
+                    changes[int(g)] -= amount
+            for changes in (changes_up, changes_down):
+                changed_here.update(g for g, delta in changes.items() if delta and t.family[g] == fam)
+            # Linked figures of other tables must move the same way: a mirror transfer between the same units.
+            needed: dict[Hashable, set] = defaultdict(set)
+            for g in changed_here:
+                for other in t.linked[g]:
+                    if t.family[other] not in done_families:
+                        needed[t.family[other]].add(other)
+            for other_family, linked in needed.items():
+                mirror = self._mirror(fam, other_family, fam_moves, linked)
+                if mirror is None:
+                    return None
+                done_families.add(other_family)
+                queue.append((other_family, mirror))
+        for deltas in (atom_deltas_up, atom_deltas_down):
+            for atom, delta in deltas.items():
+                if t.x[atom] + delta < 0:
+                    return None
+        plan: set[int] = set()
+        for changes in (changes_up, changes_down):
+            for g, delta in changes.items():
+                if not delta:
+                    continue
+                if t.published[g] and not self.hidden[g] and not t.hideable[g]:
+                    return None
+                if t.published[g] and not _same_side(int(t.value[g]), int(t.value[g] + delta), self.k):
+                    return None
+                plan.add(g)
+        # Linked figures whose twin changed must each have changed by the same amount.
+        for changes in (changes_up, changes_down):
+            for g in plan:
+                for other in t.linked[g]:
+                    if changes.get(g, 0) != changes.get(other, 0):
+                        return None
+        return plan
+
+    def _mirror(self, family, other_family, moves, linked: set[int]):
+        """The same moves between the same units in ``other_family``, in a category its linked figures count.
+
+        A move ``(a, b, amount)`` adds ``amount`` to atom a and takes it from atom b; its mirror does the
+        same to the two units' atoms of one category, the one the giving unit has most of.
+        """
+        t = self.t
+        categories: set | None = None
+        for g in linked:
+            cats = {t.atom_keys[a][2] for a in t.atoms(g)}
+            categories = cats if categories is None else categories & cats
+        mirrored = []
+        for a, b, amount, changes in moves:
+            if amount == 0:
+                continue
+            unit_a, unit_b = t.atom_keys[a][1], t.atom_keys[b][1]
+            if unit_a == unit_b:
+                return None  # a move inside one unit changes nothing another table can follow
+            into = t.atoms_of_unit.get((other_family, unit_a), {})
+            out = t.atoms_of_unit.get((other_family, unit_b), {})
+            giver = out if amount > 0 else into
+            usable = [c for c in sorted(categories or (), key=str) if c in into and c in out]
+            if not usable:
+                return None
+            best = max(usable, key=lambda c: t.x[giver[c]])
+            if t.x[giver[best]] < abs(amount):
+                return None
+            mirrored.append((into[best], out[best], amount, changes))
+        return mirrored
+
+    def _apply(self, seeds) -> None:
+        """Hide these figures and, through the links, the same figure in every other table."""
+        stack = list(seeds)
+        first = set(stack)
+        while stack:
+            g = stack.pop()
+            if self.t.published[g] and (not self.hidden[g] or g in first):
+                first.discard(g)
+                self.hidden[g] = True
+                stack.extend(o for o in self.t.linked[g] if not self.hidden[o])
+
+
+def protect(tables: Tables, *, k: int) -> Protection:
+    """Hide every small figure and enough others that no small one can be narrowed down (see the module doc)."""
+    search = _Search(tables, k)
+    t = tables
+    # Linked figures share their hidden state from the start.
+    search._apply(int(g) for g in np.flatnonzero(search.hidden))
+    order = np.flatnonzero(search.small)
+    order = order[np.lexsort((order, t.value[order], t.size[order]))]
+    result = Protection(k=k)
+    blocked = []
+    for f in order:
+        if search.protect(int(f)):
+            result.transfers += 1
+        else:
+            blocked.append(int(f))
+            if t.published[f]:
+                search._apply([int(f)])
+    # No single transfer fits (other small figures around it are in the way): look for a move of several
+    # atoms at once by linear programming, among ever more of the figure's neighbours, hiding least.
+    for f in blocked:
+        if _moves_by_lp(search, f):
+            result.by_lp += 1
+        else:
+            result.unprotected.append(t.keys[f])
+    for g in np.flatnonzero(search.hidden & t.published):
+        result.hidden[t.keys[g]] = label(int(t.value[g]), k)
+    return result
+
+
+def _neighbourhoods(t: Tables, f: int):
+    """Ever larger sets of units around figure f: its own with the few groups sharing most cohorts with it,
+    then (at most 30 of) each cohort's holding it, then every unit."""
+    atoms = t.atoms(f)
+    units = {t.atom_keys[a][1] for a in atoms}
+    mover = int(atoms[np.argmax(t.x[atoms])])
+    holders = t.figures_of(mover)
+    shared = np.asarray(t.matrix[holders].sum(axis=0)).ravel()
+    category = t.atom_keys[mover][2]
+    closest = [
+        int(a) for a in np.argsort(-shared, kind="stable")[:400] if shared[a] > 0 and t.atom_keys[a][2] == category
+    ]
+    ranked = list(dict.fromkeys(t.atom_keys[a][1] for a in closest))
+    for size in (8, 30):
+        yield units | set(ranked[:size])
+    yield {key[1] for key in t.atom_keys if key[0] == t.family[f]}
+
+
+def _moves_by_lp(search: _Search, f: int) -> bool:
+    """Two moves of the atoms of some units (F to 0, F to k − 1) keeping every label true and every known
+    figure fixed, changing the cheapest set of shown figures (an L1 linear programme); hide what they change.
+
+    Atoms outside the units stay at their values, so the moves are moves of the whole table: sound.
+    """
+    t, k = search.t, search.k
+    families = search.linked_families(t.family[f])
+    v = int(t.value[f])
+    # A never-published count is safe if it can reach k; failing that (it sits inside a figure labelled
+    # small), if it can be anything from 0 to k − 1, as a shown one must.
+    targets = [(k - v, 0), (k - 1 - v, -v)] if not t.published[f] else [(k - 1 - v, -v)]
+    atoms = np.array([], dtype=np.int64)
+    for units in _neighbourhoods(t, f):
+        atoms = np.array(
+            sorted(i for fam in families for u in units for i in t.atoms_of_unit.get((fam, u), {}).values()),
+            dtype=np.int64,
+        )
+        for up, down in targets:
+            plan = _l1_moves(search, f, atoms, up, down, k)
+            if plan is not None:
+                search._apply(plan)
+                return True
+    # The labels themselves narrow it (whatever is hidden): reach the labels' limit instead.
+    limit = _l1_moves(search, f, atoms, None, None, k)
+    if limit is not None:
+        low, high = limit
+        plan = _l1_moves(search, f, atoms, high - v - _SLACK, low - v + _SLACK, k)
+        if plan is not None:
+            search._apply(plan)
+            return True
+    return False
+
+
+def _l1_moves(search: _Search, f: int, atoms: np.ndarray, up, down, k: int):
+    """Moves on ``atoms`` changing figure f by ``up`` and by ``down``; the figures they change, or None if none exist.
+
+    With ``up`` and ``down`` None: the labels' limit instead, (lowest, highest) value figure f can take
+    when any figure may change (so be hidden), or None.
+
+    Variables: the up move and the down move of each atom, and one slack per shown figure (at least its
+    change under either move); the objective is the slacks' weighted sum, so shown figures are changed
+    (and so hidden) as little as can be.
+    """
+    from scipy.optimize import linprog
+
+    t = search.t
+    n = atoms.size
+    figures = np.unique(np.concatenate([t.figures_of(a) for a in atoms]))
+    sub = t.matrix[figures][:, atoms].tocsr()
+    values = t.value[figures].astype(float)
+    published = t.published[figures]
+    shown = published & ~search.hidden[figures]
+    costly = shown & t.hideable[figures]
+    fixed = shown & ~t.hideable[figures]
+    bounded = published & ~fixed
+    n_s = int(costly.sum())
+
+    def both(block: sp.csr_matrix, slack: sp.csr_matrix | None = None):
+        """The rows ``block`` under the up move and under the down move (optionally with a slack block)."""
+        rows = block.shape[0]
+        z = sp.csr_matrix((rows, n))
+        s = slack if slack is not None else sp.csr_matrix((rows, n_s))
+        return sp.vstack([sp.hstack([block, z, s]), sp.hstack([z, block, s])])
+
+    # Equalities: the target's two moves; known figures do not move; linked figures move together.
+    target = sub[np.flatnonzero(figures == f)]
+    eq = [sp.hstack([target, sp.csr_matrix((1, n)), sp.csr_matrix((1, n_s))]),
+          sp.hstack([sp.csr_matrix((1, n)), target, sp.csr_matrix((1, n_s))])]  # fmt: skip
+    limit = up is None
+    if limit:
+        eq, b_eq = [], []
+    else:
+        b_eq = [float(up), float(down)]
+    if fixed.any():
+        eq.append(both(sub[fixed]))
+        b_eq += [0.0] * (2 * int(fixed.sum()))
+    position = {int(g): i for i, g in enumerate(figures)}
+    link_rows, link_cols, link_vals = [], [], []
+    for i, g in enumerate(figures):
+        for other in t.linked[g]:
+            r = len(link_rows) // 1
+            link_rows.append(r)
+            link_cols.append(i)
+            link_vals.append(1.0)
+            j = position.get(int(other))
+            if j is not None:
+                link_rows.append(r)
+                link_cols.append(j)
+                link_vals.append(-1.0)
+    if link_rows:
+        count = max(link_rows) + 1
+        difference = sp.csr_matrix((link_vals, (link_rows, link_cols)), shape=(count, figures.size))
+        eq.append(both((difference @ sub).tocsr()))
+        b_eq += [0.0] * (2 * count)
+    # Inequalities: every label stays true (0..k − 1, or k or more); each shown figure's change ≤ its slack.
+    small = bounded & (values < k)
+    large = bounded & (values >= k)
+    ub = [both(sub[small]), both(-sub[small]), both(-sub[large])]
+    b_ub = [*(k - 1 - values[small]), *(k - 1 - values[small]), *values[small], *values[small],
+            *(values[large] - k), *(values[large] - k)]  # fmt: skip
+    if n_s:
+        eye = -sp.identity(n_s, format="csr")
+        ub += [both(sub[costly], eye), both(-sub[costly], eye)]
+        b_ub += [0.0] * (4 * n_s)
+    cost = np.concatenate([np.zeros(2 * n), t.weight[figures][costly]])
+    if limit:  # maximise f under the up move, minimise it under the down move; hiding is free
+        cost = np.zeros(2 * n + n_s)
+        row_f = sub[np.flatnonzero(figures == f)].toarray().ravel()
+        cost[:n], cost[n : 2 * n] = -row_f, row_f
+    lower = np.concatenate([-t.x[atoms], -t.x[atoms], np.zeros(n_s)]).astype(float)
+    solution = linprog(
+        cost,
+        A_ub=sp.vstack(ub).tocsr(),
+        b_ub=np.array(b_ub),
+        A_eq=sp.vstack(eq).tocsr() if eq else None,
+        b_eq=np.array(b_eq) if eq else None,
+        bounds=np.column_stack([lower, np.full(2 * n + n_s, np.inf)]),
+        method="highs",
+    )
+    if solution.status != 0:
+        return None
+    moves = solution.x[: 2 * n]
+    if limit:
+        value = float(t.value[f])
+        return value + float(row_f @ moves[n:]), value + float(row_f @ moves[:n])
+    change = np.abs(sub @ moves[:n]) + np.abs(sub @ moves[n:])
+    return {int(g) for g, c in zip(figures, change, strict=True) if c > 1e-7}
+
+
+def _view(t: Tables, hidden: np.ndarray, k: int) -> list:
+    from .audit import Published
+
+    view = []
+    for i, key in enumerate(t.keys):
+        atoms = tuple(t.atom_keys[a] for a in t.atoms(i))
+        if not t.published[i]:
+            value = None
+        elif hidden[i]:
+            value = label(int(t.value[i]), k)
+        else:
+            value = int(t.value[i])
+        view.append(Published(key, atoms, value, known=not t.hideable[i]))
+    return view
+
+
+def published_view(tables: Tables, protection: Protection) -> list:
+    """What a reader sees of these tables after ``protection``: the auditor's input (:class:`.audit.Published`)."""
+    from .audit import Published
+
+    view = []
+    for i, key in enumerate(tables.keys):
+        atoms = tuple(tables.atom_keys[a] for a in tables.atoms(i))
+        value = None if not tables.published[i] else protection.hidden.get(key, int(tables.value[i]))
+        view.append(Published(key, atoms, value, known=not tables.hideable[i]))
+    return view
+
+
+def links_of(tables: Tables) -> list[list[Hashable]]:
+    seen, groups = set(), []
+    for i, others in enumerate(tables.linked):
+        if others and i not in seen:
+            group = [i, *others]
+            seen.update(group)
+            groups.append([tables.keys[g] for g in group])
+    return groups
