@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
-import resource
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
