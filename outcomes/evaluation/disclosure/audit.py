@@ -23,7 +23,8 @@ rule is measured against the *labels' limit*: the interval the reader would have
   published numbers must not narrow it beyond 0 to k − 1, or beyond the labels' limit where that is
   narrower; a figure that is really 0 (``truth``) describes nobody and is only held to the first part;
 - a figure labelled *complementary* must not be determined;
-- a never-published count that cannot reach k is held to the small rule.
+- a never-published count, or a hidden figure without a label, that cannot reach k is held to the
+  small rule; an unlabelled hidden figure must not be determined either.
 
 Before solving, the reader's subtraction is done directly: a shown figure with one unknown atom left
 fixes it, and a shown zero fixes all its atoms at 0. The unknown atoms left fall apart into
@@ -51,13 +52,15 @@ class Published:
     """One figure as the reader sees it: the atoms it adds up, and its shown value, a Hidden, or None.
 
     ``known`` marks a shown figure the reader would know even if nothing were published (a cohort
-    with no row has nobody in it).
+    with no row has nobody in it); ``labelled=False`` a hidden figure whose label says nothing
+    (text that calls every hidden figure small, whatever hid it).
     """
 
     key: Hashable
     atoms: tuple
     value: int | Hidden | None
     known: bool = False
+    labelled: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,9 @@ def audit(
             if not with_numbers and isinstance(value, int) and not figure.known:
                 value = Hidden.small(k) if value < k else Hidden.complementary(k)
             if isinstance(value, Hidden):
-                low, high = (0.0, float(k - 1)) if value.is_small else (float(k), np.inf)
-                constraints.append((atoms, np.ones(atoms.size), low, high))
+                if figure.labelled:
+                    low, high = (0.0, float(k - 1)) if value.is_small else (float(k), np.inf)
+                    constraints.append((atoms, np.ones(atoms.size), low, high))
             elif value is not None:
                 constraints.append((atoms, np.ones(atoms.size), float(value), float(value)))
         for group in links:
@@ -142,13 +146,16 @@ def audit(
         low, high = published.interval(atoms)
         result.intervals[figure.key] = (low, high)
         base = None
-        small_kind = figure.value is None or figure.value.is_small
+        value = figure.value if figure.labelled else None
+        small_kind = value is None or value.is_small
         # Narrower than 0..k − 1: is that the labels' limit?
         if small_kind and high - low > _EPS and (low > _EPS or high < k - 1 - _EPS):
             labels_only = labels_only or system(with_numbers=False)
             base = labels_only.interval(atoms)
             result.label_intervals[figure.key] = base
-        why = _breaks(figure.value, low, high, k, base, None if truth is None else truth.get(figure.key))
+        why = _breaks(value, low, high, k, base, None if truth is None else truth.get(figure.key))
+        if not figure.labelled and not why and high - low < _EPS and abs(low) > _EPS:
+            why = f"hidden, but the published figures determine it: {low:g}"
         if why:
             result.violations.append(Violation(figure.key, low, high, why))
     result.lps = published.lps + (labels_only.lps if labels_only else 0)

@@ -1,0 +1,56 @@
+"""``manage.py audit_disclosure --org SLUG``: can anything hidden be worked out from what a lead reads?"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from groups.models import SupportGroup
+from outcomes.cohorts import groups_filter
+from outcomes.evaluation.disclosure.audit import audit
+from outcomes.evaluation.disclosure.published import published_figures
+from outcomes.exports.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
+from outcomes.models import CohortState
+from peersupport.models import Organisation
+
+
+def cohort_groups(organisation) -> dict[tuple[str, str], frozenset]:
+    """(dimension, value) → the ids of the cohort's groups, for every cohort of the organisation."""
+    groups = SupportGroup.objects.filter(organisation=organisation)
+    found = {}
+    for state in CohortState.objects.filter(organisation=organisation):
+        try:
+            members = groups.filter(groups_filter(state.dimension, state.value)).values_list("pk", flat=True)
+            found[(state.dimension, state.value)] = frozenset(members)
+        except (KeyError, ValueError):
+            found[(state.dimension, state.value)] = frozenset()
+    return found
+
+
+class Command(BaseCommand):
+    help = (
+        "Audit an organisation's published evaluation figures (page, exports, JSON report, every date range): "
+        "for each hidden figure, the interval a reader can narrow it to by linear programming "
+        "(docs/statistics.md §6). Exits with an error when a figure breaks the rule."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True, help="the organisation's slug")
+        parser.add_argument("--show", type=int, default=20, help="how many breaches to list")
+
+    def handle(self, *args, **options):
+        organisation = Organisation.objects.filter(slug=options["org"]).first()
+        if organisation is None:
+            raise CommandError(f"No organisation with the slug {options['org']!r}.")
+        tables = summary_tables(organisation)
+        figures, links = published_figures(
+            tables, cohort_groups(organisation), reasons=FLOW_REASONS, time_points=FLOW_TIME_POINTS
+        )
+        result = audit(figures, k=tables.k, links=links)
+        hidden = sum(1 for f in figures if f.value is not None and not isinstance(f.value, int))
+        self.stdout.write(
+            f"{organisation.slug}: k = {tables.k}, {len(figures)} figures, {hidden} hidden, "
+            f"{len(result.intervals)} intervals from {result.lps} linear programmes, "
+            f"{len(result.violations)} breaking the rule."
+        )
+        for violation in result.violations[: options["show"]]:
+            self.stdout.write(f"  {violation.key}: {violation.why}")
+        if result.violations:
+            raise CommandError(f"{len(result.violations)} hidden figures can be narrowed down or worked out.")
