@@ -51,6 +51,8 @@ _TRIES = 4
 _SLACK = 1e-6
 #: Cohorts searched for a partner before the linear programme takes over.
 _POOLS = 4
+#: The smallest cohorts holding an atom whose groups count as its neighbours.
+_NEAREST_COHORTS = 6
 
 
 @dataclass
@@ -206,6 +208,7 @@ class _Search:
         v, pub = tables.value, tables.published
         self.small = (v > 0) & (v < k)
         self.hidden = (pub & tables.forced) | (pub & self.small)
+        self._cost: np.ndarray | None = None
 
     def linked_families(self, family) -> set:
         """The tables reachable from ``family`` through linked figures (it included)."""
@@ -225,10 +228,13 @@ class _Search:
         return self._family_closure[family]
 
     def cost_vector(self) -> np.ndarray:
-        t = self.t
-        c = np.where(t.published & ~self.hidden, t.weight, 0.0)
-        c[t.published & ~self.hidden & ~t.hideable] = _BIG
-        return c
+        """What changing each figure costs: its weight if shown, 0 if hidden or never published, too much
+        if known anyway. Kept up to date by :meth:`_apply`."""
+        if self._cost is None:
+            t = self.t
+            self._cost = np.where(t.published & ~self.hidden, t.weight, 0.0)
+            self._cost[t.published & ~self.hidden & ~t.hideable] = _BIG
+        return self._cost
 
     # --- one small figure ---------------------------------------------------------------------
 
@@ -260,6 +266,8 @@ class _Search:
                 if plan is not None:
                     self._apply(plan)
                     return True
+        if len(positive) == 1:
+            return self._rectangle(f, movers[0], up, v if t.published[f] else 0)
         return False
 
     @staticmethod
@@ -301,10 +309,60 @@ class _Search:
 
     def _plan(self, f: int, d: int, a0: int, up: int, down: dict[int, int]) -> set[int] | None:
         """The figures changed by moving ``up`` from d to a0 and ``down`` from each mover to d (and the mirrors)."""
+        return self._plan_moves(f, [(a0, d, up)], [(a, d, -amount) for a, amount in down.items()])
+
+    def _rectangle(self, f: int, a0: int, up: int, down: int) -> bool:
+        """Moves inside F's row and the reverse in a nearby group: F's category +up from its row's other
+        categories (so a small row total holds), and in group h the other way round; and the same for down.
+
+        Every row total stays, so only the two rows' figures of those categories and the cohorts holding
+        one group and not the other change (a rectangle of τ-ARGUS's hypercube method).
+        """
+        t = self.t
+        family, unit, category = t.atom_keys[a0]
+        row = t.atoms_of_unit[(family, unit)]
+        holders = t.figures_of(a0)
+        siblings = [i for i in row.values() if i != a0 and t.x[i] > 0]
+        if not siblings:
+            return False
+        shared = {i: np.intersect1d(holders, t.figures_of(i)).size for i in siblings}
+        siblings.sort(key=lambda i: (-shared[i], -t.x[i], i))
+        taken, left = [], up
+        for i in siblings:
+            if left <= 0:
+                break
+            amount = min(int(t.x[i]), left)
+            taken.append((i, amount))
+            left -= amount
+        if left > 0:
+            return False
+        first = siblings[0]
+        for other in _closest_units(t, a0, 8):
+            if other == unit:
+                continue
+            their = t.atoms_of_unit.get((family, other), {})
+            mine = their.get(category)
+            if mine is None or t.x[mine] < up:
+                continue
+            if any(t.atom_keys[i][2] not in their for i, _a in taken):
+                continue
+            their_first = their.get(t.atom_keys[first][2])
+            if down and (their_first is None or t.x[their_first] < down):
+                continue
+            ups = [(a0, i, a) for i, a in taken] + [(their[t.atom_keys[i][2]], mine, a) for i, a in taken]
+            downs = [(first, a0, down), (mine, their_first, down)] if down else []
+            plan = self._plan_moves(f, ups, downs)
+            if plan is not None:
+                self._apply(plan)
+                return True
+        return False
+
+    def _plan_moves(self, f: int, ups, downs) -> set[int] | None:
+        """The figures changed by the up moves and the down moves, each ``(into, out of, amount)`` atoms."""
         t = self.t
         changes_up: dict[int, int] = defaultdict(int)
         changes_down: dict[int, int] = defaultdict(int)
-        moves = [(a0, d, up, changes_up)] + [(a, d, -amount, changes_down) for a, amount in down.items()]
+        moves = [(a, b, n, changes_up) for a, b, n in ups] + [(a, b, n, changes_down) for a, b, n in downs]
         family = t.family[f]
         queue = [(family, moves)]
         done_families = {family}
@@ -398,6 +456,8 @@ class _Search:
             if self.t.published[g] and (not self.hidden[g] or g in first):
                 first.discard(g)
                 self.hidden[g] = True
+                if self._cost is not None and self.t.hideable[g]:
+                    self._cost[g] = 0.0
                 stack.extend(o for o in self.t.linked[g] if not self.hidden[o])
 
 
@@ -430,21 +490,34 @@ def protect(tables: Tables, *, k: int) -> Protection:
     return result
 
 
+def _closest_units(t: Tables, atom: int, count: int) -> list:
+    """Up to ``count`` + 1 units (``atom``'s own first) whose atom of the same category shares most of the
+    smallest cohorts holding ``atom``: local work, however large the organisation."""
+    holders = t.figures_of(atom)
+    nearest = holders[np.argsort(t.size[holders], kind="stable")][:_NEAREST_COHORTS]
+    parts = np.concatenate([t.atoms(g) for g in nearest])
+    found, shared = np.unique(parts, return_counts=True)
+    category = t.atom_keys[atom][2]
+    order = np.lexsort((found, -shared))
+    units = [t.atom_keys[atom][1]]
+    for a in found[order]:
+        key = t.atom_keys[int(a)]
+        if key[2] == category and key[1] not in units:
+            units.append(key[1])
+            if len(units) > count:
+                break
+    return units
+
+
 def _neighbourhoods(t: Tables, f: int):
     """Ever larger sets of units around figure f: its own with the few groups sharing most cohorts with it,
-    then (at most 30 of) each cohort's holding it, then every unit."""
+    then with 30 of them, then every unit of its table."""
     atoms = t.atoms(f)
     units = {t.atom_keys[a][1] for a in atoms}
     mover = int(atoms[np.argmax(t.x[atoms])])
-    holders = t.figures_of(mover)
-    shared = np.asarray(t.matrix[holders].sum(axis=0)).ravel()
-    category = t.atom_keys[mover][2]
-    closest = [
-        int(a) for a in np.argsort(-shared, kind="stable")[:400] if shared[a] > 0 and t.atom_keys[a][2] == category
-    ]
-    ranked = list(dict.fromkeys(t.atom_keys[a][1] for a in closest))
+    ranked = _closest_units(t, mover, 30)
     for size in (8, 30):
-        yield units | set(ranked[:size])
+        yield units | set(ranked[: size + 1])
     yield {key[1] for key in t.atom_keys if key[0] == t.family[f]}
 
 
@@ -496,8 +569,12 @@ def _l1_moves(search: _Search, f: int, atoms: np.ndarray, up, down, k: int):
 
     t = search.t
     n = atoms.size
-    figures = np.unique(np.concatenate([t.figures_of(a) for a in atoms]))
-    sub = t.matrix[figures][:, atoms].tocsr()
+    local = t.by_atom[atoms]  # atoms × figures: only the figures these atoms are in
+    figures = np.unique(local.indices)
+    column = np.full(len(t.keys), -1)
+    column[figures] = np.arange(figures.size)
+    local = sp.csr_matrix((local.data, column[local.indices], local.indptr), shape=(n, figures.size))
+    sub = local.T.tocsr()
     values = t.value[figures].astype(float)
     published = t.published[figures]
     shown = published & ~search.hidden[figures]
