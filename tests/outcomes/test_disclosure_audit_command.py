@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from outcomes.exports.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
 
-from outcomes import aggregation
+from outcomes.evaluation import recompute
 from outcomes.evaluation.disclosure.audit import audit
 from outcomes.evaluation.disclosure.hidden import Hidden
 from outcomes.evaluation.disclosure.published import published_figures
+from outcomes.evaluation.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
 from outcomes.management.commands.audit_disclosure import cohort_groups
 from tests.factories import active_member, facilitated_group
 from tests.outcomes.test_aggregation import answered
@@ -24,7 +24,7 @@ def _two_groups(sizes=(17, 3)):
     for group, n in zip((big, small), sizes, strict=True):
         for i in range(n):
             answered(active_member(group), "baseline", 20 + i)
-    aggregation.recompute_all(organisation_id=big.organisation_id)
+    recompute.recompute_all(organisation_id=big.organisation_id)
     return big, small
 
 

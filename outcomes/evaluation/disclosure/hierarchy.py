@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
+from .audit import Published
 from .hidden import Hidden
 
 _BIG = 1e12
@@ -565,8 +567,6 @@ def _l1_moves(search: _Search, f: int, atoms: np.ndarray, up, down, k: int):
     change under either move); the objective is the slacks' weighted sum, so shown figures are changed
     (and so hidden) as little as can be.
     """
-    from scipy.optimize import linprog
-
     t = search.t
     n = atoms.size
     local = t.by_atom[atoms]  # atoms × figures: only the figures these atoms are in
@@ -656,8 +656,6 @@ def _l1_moves(search: _Search, f: int, atoms: np.ndarray, up, down, k: int):
 
 
 def _view(t: Tables, hidden: np.ndarray, k: int) -> list:
-    from .audit import Published
-
     view = []
     for i, key in enumerate(t.keys):
         atoms = tuple(t.atom_keys[a] for a in t.atoms(i))
@@ -673,8 +671,6 @@ def _view(t: Tables, hidden: np.ndarray, k: int) -> list:
 
 def published_view(tables: Tables, protection: Protection) -> list:
     """What a reader sees of these tables after ``protection``: the auditor's input (:class:`.audit.Published`)."""
-    from .audit import Published
-
     view = []
     for i, key in enumerate(tables.keys):
         atoms = tuple(tables.atom_keys[a] for a in tables.atoms(i))

@@ -3,10 +3,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from groups.models import SupportGroup
-from outcomes.cohorts import groups_filter
+from outcomes.evaluation.cohorts import groups_filter
 from outcomes.evaluation.disclosure.audit import audit
 from outcomes.evaluation.disclosure.published import published_figures
-from outcomes.exports.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
+from outcomes.evaluation.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
 from outcomes.models import CohortState
 from peersupport.models import Organisation
 
