@@ -334,7 +334,7 @@ class AuditEvent(models.Model):
     """Append-only record of who did what, to which object, when and from where."""
 
     class Action(models.TextChoices):
-        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN = "signed_in", _("Signed in")
         SIGN_IN_FAILED = "sign_in_failed", _("Failed sign-in")
         CONSENT_GIVEN = "consent_given", _("Consent given")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
@@ -363,10 +363,18 @@ class AuditEvent(models.Model):
         FIDELITY_ITEMS_CHANGED = "fidelity_items_changed", _("Fidelity checklist changed")
         CALENDAR_TOKEN_CREATED = "calendar_token_created", _("Calendar feed created")
         CALENDAR_TOKEN_REVOKED = "calendar_token_revoked", _("Calendar feed revoked")
+        SESSION_APOLOGIES_SENT = "session_apologies_sent", _("Apologies sent for a session")
+        SESSION_APOLOGIES_TAKEN_BACK = "session_apologies_taken_back", _("Apologies for a session taken back")
         # Outcomes
         RESPONSES_VIEWED = "responses_viewed", _("Answers viewed")
         RESPONSES_IMPORTED = "responses_imported", _("Answers imported")
-        EXPORT = "export", _("Data exported")
+        MEASUREMENT_PLAN_CREATED = "measurement_plan_created", _("Measurement plan created")
+        PLAN_TIME_POINT_ADDED = "plan_time_point_added", _("Time point added to a plan")
+        PLAN_TIME_POINT_REMOVED = "plan_time_point_removed", _("Time point removed from a plan")
+        INSTRUMENT_TEXT_SAVED = "instrument_text_saved", _("Licensed wording saved")
+        RISK_ALERT_ACKNOWLEDGED = "risk_alert_acknowledged", _("Risk alert acknowledged")
+        EVALUATION_PERIOD_ADDED = "evaluation_period_added", _("Evaluation period added")
+        EXPORT = "data_exported", _("Data exported")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from groups.models import CurriculumUnit, GroupFormat, Membership, MembershipStatus, SupportGroup
 from peersupport import audit
 from peersupport.mail import queue_email
-from peersupport.models import Organisation, User
+from peersupport.models import AuditEvent, Organisation, User
 from peersupport.selectors import consent_is_active
 
 from . import recurrence, selectors
@@ -48,19 +48,19 @@ logger = logging.getLogger(__name__)
 
 
 class Action:
-    """Audit actions of this app (AuditEvent.action is free text; these are its values for sessions)."""
+    """Audit actions of this app: its members of ``AuditEvent.Action``, the one list of action names."""
 
-    SCHEDULE_GENERATED = "session_schedule_generated"
-    SESSION_CHANGED = "session_changed"
-    SESSION_CANCELLED = "session_cancelled"
-    ATTENDANCE_RECORDED = "session_attendance_recorded"
-    LOG_SAVED = "session_log_saved"
-    CONTACT_RECORDED = "one_to_one_contact_recorded"
-    FIDELITY_ITEMS_CHANGED = "fidelity_items_changed"
-    CALENDAR_TOKEN_CREATED = "calendar_token_created"
-    CALENDAR_TOKEN_REVOKED = "calendar_token_revoked"
-    APOLOGIES_SENT = "session_apologies_sent"
-    APOLOGIES_TAKEN_BACK = "session_apologies_taken_back"
+    SCHEDULE_GENERATED = AuditEvent.Action.SESSION_SCHEDULE_GENERATED
+    SESSION_CHANGED = AuditEvent.Action.SESSION_CHANGED
+    SESSION_CANCELLED = AuditEvent.Action.SESSION_CANCELLED
+    ATTENDANCE_RECORDED = AuditEvent.Action.SESSION_ATTENDANCE_RECORDED
+    LOG_SAVED = AuditEvent.Action.SESSION_LOG_SAVED
+    CONTACT_RECORDED = AuditEvent.Action.ONE_TO_ONE_CONTACT_RECORDED
+    FIDELITY_ITEMS_CHANGED = AuditEvent.Action.FIDELITY_ITEMS_CHANGED
+    CALENDAR_TOKEN_CREATED = AuditEvent.Action.CALENDAR_TOKEN_CREATED
+    CALENDAR_TOKEN_REVOKED = AuditEvent.Action.CALENDAR_TOKEN_REVOKED
+    APOLOGIES_SENT = AuditEvent.Action.SESSION_APOLOGIES_SENT
+    APOLOGIES_TAKEN_BACK = AuditEvent.Action.SESSION_APOLOGIES_TAKEN_BACK
 
 
 DEFAULT_FIDELITY_ITEMS = [

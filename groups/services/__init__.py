@@ -16,17 +16,19 @@ never has more active members than places, and the waiting list is promoted in o
 
 from __future__ import annotations
 
+from peersupport.models import AuditEvent
+
 
 class Action:
-    """Audit actions of this app (AuditEvent.action is free text; these are its values for groups)."""
+    """Audit actions of this app: its members of ``AuditEvent.Action``, the one list of action names."""
 
-    CURRICULUM_CREATED = "curriculum_created"
-    CURRICULUM_VERSION_PUBLISHED = "curriculum_version_published"
-    GROUP_CREATED = "group_created"
-    GROUP_UPDATED = "group_updated"
-    GROUP_STATUS_CHANGED = "group_status_changed"
-    GROUP_CODE_RENEWED = "group_code_renewed"
-    MEMBERSHIP_CHANGED = "membership_changed"
+    CURRICULUM_CREATED = AuditEvent.Action.CURRICULUM_CREATED
+    CURRICULUM_VERSION_PUBLISHED = AuditEvent.Action.CURRICULUM_VERSION_PUBLISHED
+    GROUP_CREATED = AuditEvent.Action.GROUP_CREATED
+    GROUP_UPDATED = AuditEvent.Action.GROUP_UPDATED
+    GROUP_STATUS_CHANGED = AuditEvent.Action.GROUP_STATUS_CHANGED
+    GROUP_CODE_RENEWED = AuditEvent.Action.GROUP_CODE_RENEWED
+    MEMBERSHIP_CHANGED = AuditEvent.Action.MEMBERSHIP_CHANGED
 
 
 class EnrolmentError(Exception):

@@ -20,7 +20,7 @@ from groups.models import SupportGroup
 from outcomes.evaluation.periods import MIN_YEAR, Period, Quarter, start_quarter, zone_of
 from outcomes.models import CohortDimension, CohortState
 from peersupport.audit import record
-from peersupport.models import Organisation
+from peersupport.models import AuditEvent, Organisation
 from sessions.models import GroupSession, SessionStatus
 
 from .scheduling import schedule_recompute
@@ -116,9 +116,6 @@ def cohorts_groups(states: list[CohortState]) -> list[set[int]]:
 
 
 MAX_PERIODS = 40
-
-
-AUDIT_PERIOD_ADDED = "evaluation_period_added"
 
 
 def _held(group_ref) -> Q:
@@ -225,7 +222,14 @@ def period_cohort(organisation: Organisation, period: Period, *, by) -> tuple[Co
         update_fields=["label"],
     )
     state = CohortState.objects.get(organisation=organisation, dimension=CohortDimension.PERIOD, value=period.value)
-    record(AUDIT_PERIOD_ADDED, actor=by, organisation=organisation, obj=state, period=period.value, evicted=evicted)
+    record(
+        AuditEvent.Action.EVALUATION_PERIOD_ADDED,
+        actor=by,
+        organisation=organisation,
+        obj=state,
+        period=period.value,
+        evicted=evicted,
+    )
     organisation_id = organisation.pk
 
     def queue() -> None:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
@@ -27,7 +28,8 @@ from outcomes.instruments.loading import load_all
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
 from outcomes.questionnaires.responses import AnswerError, response_submit
-from peersupport.models import Organisation
+from peersupport import audit
+from peersupport.models import AuditEvent, Organisation, User
 from peersupport.selectors import consent_is_active
 
 COLUMNS = ("participant_email", "group", "time_point", "instrument", "item", "value", "completed_date")
@@ -61,8 +63,11 @@ def _definition(code: str) -> InstrumentDefinition | None:
     return definitions[(code, max(versions))] if versions else None
 
 
-def import_responses(*, organisation: Organisation, text: str) -> ImportReport:
-    """Validate every row, then import all of it or none of it."""
+def import_responses(
+    *, organisation: Organisation, text: str, by: User | None = None, request: HttpRequest | None = None
+) -> ImportReport:
+    """Validate every row, then import all of it or none of it; an import that stores anything is audited
+    (``by`` is None from the command line)."""
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -153,6 +158,15 @@ def import_responses(*, organisation: Organisation, text: str) -> ImportReport:
                 _import_bundle(report, time_point=time_point, **bundle)
             if report.errors:
                 raise _Rollback
+            audit.record(
+                AuditEvent.Action.RESPONSES_IMPORTED,
+                actor=by,
+                organisation=organisation,
+                request=request,
+                rows=report.rows,
+                responses_created=report.responses_created,
+                responses_unchanged=report.responses_unchanged,
+            )
     except _Rollback:
         report.responses_created = 0
     return report

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.models import Curriculum, SupportGroup
 from outcomes.instruments.loading import load_all
 from outcomes.instruments.text import text_status
-from outcomes.models import InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
+from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint
+from outcomes.questionnaires import services
 from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
 from outcomes.questionnaires.imports import COLUMNS, import_responses
 from peersupport.permissions import Perm, organisation_for
@@ -56,18 +57,15 @@ def instrument_text(request: HttpRequest, slug: str, code: str, version: int) ->
             initial.update({f"option_{set_name}_{value}": label for value, label in labels.items()})
     form = InstrumentTextForm(request.POST or None, definition=defn, initial=initial)
     if request.method == "POST" and form.is_valid():
-        InstrumentText.objects.update_or_create(
+        services.instrument_text_save(
             organisation=organisation,
-            instrument_code=defn.code,
-            instrument_version=defn.version,
-            language="en",
-            defaults={
-                "items": form.items(),
-                "option_labels": form.option_labels(),
-                "instructions": form.cleaned_data["instructions"],
-                "licence_declaration": form.cleaned_data["licence_declaration"],
-                "uploaded_by": request.user,
-            },
+            defn=defn,
+            items=form.items(),
+            option_labels=form.option_labels(),
+            instructions=form.cleaned_data["instructions"],
+            licence_declaration=form.cleaned_data["licence_declaration"],
+            by=request.user,
+            request=request,
         )
         messages.success(request, _("The wording of %(title)s is saved.") % {"title": defn.title})
         return redirect("outcomes:lead_instruments", organisation.slug)
@@ -100,17 +98,19 @@ def plans(request: HttpRequest, slug: str) -> HttpResponse:
     form = PlanForm(request.POST or None, targets=_targets(organisation))
     if request.method == "POST" and form.is_valid():
         kind, _sep, pk = form.cleaned_data["target"].partition(":")
-        target = {}
-        if kind == "group":
-            target["group"] = SupportGroup.objects.get(pk=pk, organisation=organisation)
-        else:
-            target["curriculum"] = Curriculum.objects.get(pk=pk, organisation=organisation)
-        if MeasurementPlan.objects.filter(**target).exists():
-            form.add_error("target", _("This already has a plan: change that one."))
-        else:
-            plan = MeasurementPlan.objects.create(
-                organisation=organisation, name=form.cleaned_data["name"], created_by=request.user, **target
+        model = SupportGroup if kind == "group" else Curriculum
+        target = get_object_or_404(model, pk=pk, organisation=organisation)
+        try:
+            plan = services.plan_create(
+                organisation=organisation,
+                name=form.cleaned_data["name"],
+                target=target,
+                by=request.user,
+                request=request,
             )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
             return redirect("outcomes:lead_plan", organisation.slug, plan.pk)
     existing = MeasurementPlan.objects.filter(organisation=organisation).select_related("group", "curriculum")
     return render(request, "outcomes/lead/plans.html", {"organisation": organisation, "plans": existing, "form": form})
@@ -126,22 +126,20 @@ def plan(request: HttpRequest, slug: str, plan_id: int) -> HttpResponse:
     form = TimePointForm(request.POST or None, instruments=_instrument_choices(organisation))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if the_plan.time_points.filter(time_point=data["time_point"]).exists():
-            form.add_error("time_point", _("This plan already has that time point."))
+        try:
+            services.time_point_add(
+                plan=the_plan,
+                time_point=data["time_point"],
+                anchor=data["anchor"],
+                opens_days=data["opens_days"],
+                closes_days=data["closes_days"],
+                instruments=data["instruments"],
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
-            with transaction.atomic():
-                tp = PlanTimePoint.objects.create(
-                    plan=the_plan,
-                    time_point=data["time_point"],
-                    anchor=data["anchor"],
-                    opens_days=data["opens_days"],
-                    closes_days=data["closes_days"],
-                )
-                for position, key in enumerate(data["instruments"]):
-                    code, _sep, version = key.partition("@")
-                    PlanInstrument.objects.create(
-                        time_point=tp, instrument_code=code, instrument_version=int(version), position=position
-                    )
             messages.success(request, _("Time point added. Members' assessments are created by the next run."))
             return redirect("outcomes:lead_plan", organisation.slug, the_plan.pk)
     time_points = the_plan.time_points.prefetch_related("instruments")
@@ -159,11 +157,11 @@ def plan_time_point_remove(request: HttpRequest, slug: str, plan_id: int, time_p
     tp = PlanTimePoint.objects.filter(pk=time_point_id, plan_id=plan_id, plan__organisation=organisation).first()
     if tp is None:
         raise Http404("No such time point.")
-    if tp.assessments.exclude(status="upcoming").exists():
+    try:
+        services.time_point_remove(time_point=tp, by=request.user, request=request)
+    except services.TimePointInUse:
         messages.error(request, _("Members have already been asked at this time point: it cannot be removed."))
     else:
-        tp.assessments.filter(status="upcoming").delete()
-        tp.delete()
         messages.success(request, _("Time point removed."))
     return redirect("outcomes:lead_plan", organisation.slug, plan_id)
 
@@ -175,7 +173,9 @@ def import_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = import_responses(organisation=organisation, text=form.cleaned_data["file"])
+        report = import_responses(
+            organisation=organisation, text=form.cleaned_data["file"], by=request.user, request=request
+        )
         if report.ok:
             messages.success(
                 request,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -245,7 +246,8 @@ def _send_alert_email(message: OutboxMessage) -> None:
 
 
 @transaction.atomic
-def alert_acknowledge(*, alert: RiskAlert, by: User, note: str) -> RiskAlert:
+def alert_acknowledge(*, alert: RiskAlert, by: User, note: str, request: HttpRequest | None = None) -> RiskAlert:
+    """Mark the alert acknowledged with what was done (audited once; a second acknowledgement changes nothing)."""
     note = note.strip()
     if not note:
         raise ValidationError({"note": _("Say what you did or will do, so colleagues know.")})
@@ -257,6 +259,9 @@ def alert_acknowledge(*, alert: RiskAlert, by: User, note: str) -> RiskAlert:
     alert.acknowledged_at = timezone.now()
     alert.acknowledgement_note = note
     alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+    audit.record(
+        AuditEvent.Action.RISK_ALERT_ACKNOWLEDGED, actor=by, organisation=alert.organisation, obj=alert, request=request
+    )
     return alert
 
 

@@ -222,7 +222,7 @@ def alert_acknowledge(request: HttpRequest, slug: str, alert_id: int) -> HttpRes
     if alert is None:
         raise Http404("No such open alert.")
     try:
-        risk.alert_acknowledge(alert=alert, by=request.user, note=request.POST.get("note", ""))
+        risk.alert_acknowledge(alert=alert, by=request.user, note=request.POST.get("note", ""), request=request)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -236,13 +236,13 @@ def test_a_lead_chooses_a_range_sees_it_being_computed_then_its_figures(client, 
     page = response.content.decode()
     assert "being computed" in page and "Groups starting 2025 Q1 – 2025 Q2" in page
     assert "Participant flow" not in page
-    event = AuditEvent.objects.get(action=cohorts.AUDIT_PERIOD_ADDED)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EVALUATION_PERIOD_ADDED)
     assert event.actor == lead and event.detail["period"] == "2025Q1-2025Q2"
 
     # Asking again changes nothing; the queued recompute (run here) makes it fresh.
     client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q2"})
     assert CohortState.objects.filter(dimension="period").count() == 1
-    assert AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EVALUATION_PERIOD_ADDED).count() == 1
     with on_commit():
         scheduling.schedule_recompute(org.id)
     state.refresh_from_db()
@@ -290,7 +290,7 @@ def test_a_bad_range_gets_a_clear_message_and_changes_nothing(
     assert message in page
     assert "<script>" not in page
     assert set(CohortState.objects.values_list("pk", "stale")) == before
-    assert not AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EVALUATION_PERIOD_ADDED).exists()
     assert '<option value="organisation:" selected>' in page and "Participant flow" in page  # as before
 
 
@@ -305,7 +305,7 @@ def test_a_range_in_a_link_shows_its_figures_if_they_exist_and_never_creates_or_
     page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q2")).content.decode()  # not kept
     assert "no figures for this range yet" in page and 'method="post"' in page
     assert list(CohortState.objects.filter(dimension="period")) == [kept]  # nothing created, nothing evicted
-    assert not AuditEvent.objects.filter(action=cohorts.AUDIT_PERIOD_ADDED).exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EVALUATION_PERIOD_ADDED).exists()
     page = client.get(url(org, from_quarter="2025Q1", to_quarter="2025Q1")).content.decode()  # kept
     assert f'<option value="period:{kept.value}" selected>' in page and "Participant flow" in page
 
@@ -333,7 +333,7 @@ def test_an_organisation_keeps_at_most_max_periods_and_the_one_computed_longest_
     client.post(url(org), {"from_quarter": "2025Q2", "to_quarter": "2025Q3"})
     values = set(CohortState.objects.filter(dimension="period").values_list("value", flat=True))
     assert values == {"2025Q1-2025Q2", "2025Q2-2025Q3"}
-    assert AuditEvent.objects.get(action=cohorts.AUDIT_PERIOD_ADDED).detail["evicted"] == "2025Q1-2025Q1"
+    assert AuditEvent.objects.get(action=AuditEvent.Action.EVALUATION_PERIOD_ADDED).detail["evicted"] == "2025Q1-2025Q1"
     # Every kept range still being computed: none gives way, and the lead is told.
     CohortState.objects.filter(dimension="period").update(stale=True)
     page = client.post(url(org), {"from_quarter": "2025Q1", "to_quarter": "2025Q4"}).content.decode()
