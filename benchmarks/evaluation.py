@@ -216,7 +216,7 @@ def score_rows(defn, matrix: np.ndarray) -> tuple[list[float | None], list[str]]
 
     Sums and counts are numpy; the rules (prorating, ``max_missing``, mean × multiplier) follow
     ``outcomes.instruments.scoring.aggregate`` exactly, with the same int/float types, so the JSON matches
-    ``responses._store_scores``. Checked against ``outcomes.instruments.scoring.score`` by ``check_scores``.
+    ``ScoreResult.as_dict`` (what a submit stores); ``check_scores`` compares them on a sample.
     """
     from outcomes.instruments.scoring import SCORING_VERSION, band
 
@@ -283,26 +283,13 @@ def answers_json(defn, matrix: np.ndarray) -> list[str]:
 
 
 def check_scores(defn, matrix: np.ndarray, documents: list[str], sample: np.ndarray) -> int:
-    """The vectorised scores equal ``outcomes.instruments.scoring.score`` (as ``_store_scores`` stores it) on a
-    sample."""
+    """The vectorised score documents equal ``ScoreResult.as_dict`` (what a submit stores) on a sample."""
     from outcomes.instruments.scoring import score
 
     keys = [item.key for item in defn.items]
     for row in sample.tolist():
         answers = {k: v for k, v in zip(keys, matrix[row].tolist(), strict=True) if v >= 0}
-        result = score(defn, answers)
-        expected = {
-            "total": result.total,
-            "raw_total": result.raw_total,
-            "transformed_total": result.transformed_total,
-            "subscales": dict(result.subscales),
-            "bands": dict(result.bands),
-            "n_answered": result.n_answered,
-            "n_missing": result.n_missing,
-            "prorated": result.prorated,
-            "risk_flags": list(result.risk_flags),
-        }
-        if json.dumps(expected) != documents[row]:
+        if json.dumps(score(defn, answers).as_dict()) != documents[row]:
             raise SystemExit(
                 f"vectorised score differs from outcomes.instruments.scoring.score for {defn.code}: {answers}"
             )

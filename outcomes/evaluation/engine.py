@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
 from outcomes.evaluation.statistics import many, single
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import (
     Assessment,
@@ -149,7 +149,7 @@ def _on_own_connection(function, *args):
 
 def _load_scores(data: Data, in_groups: Q) -> None:
     responses = Response.objects.filter(in_groups, submitted_at__isnull=False)
-    definitions = load_all()
+    definitions = registry.installed()
     codes = sorted({code for code, _ in definitions})
     with_subscales = {code for (code, _), defn in definitions.items() if defn.subscales}
     # One response per assessment and instrument (a constraint), so no two rows share a cell; no order needed.
@@ -399,7 +399,7 @@ def _floats(values: np.ndarray) -> list[float | None]:
 
 def _latest_definitions() -> dict[str, InstrumentDefinition]:
     latest: dict[str, InstrumentDefinition] = {}
-    for (code, version), defn in load_all().items():
+    for (code, version), defn in registry.installed().items():
         if code not in latest or version > latest[code].version:
             latest[code] = defn
     return latest

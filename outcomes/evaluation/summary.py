@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from groups.models import SupportGroup, WithdrawalReason
 from outcomes.evaluation.cohorts import groups_filter
 from outcomes.evaluation.disclosure.suppression import Figure, protect, row_mask, threshold_for
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.models import (
     ChangeSummary,
     CohortState,
@@ -492,7 +492,7 @@ def meta_analysis_rows(tables: SummaryTables) -> list[dict]:
             continue
         for stat in ("n_pairs", "mean_change", "sd_change", "r_pre_post"):
             row[f"{stat}_baseline_{source['to_time_point']}"] = source[stat]
-    directions = {code: defn.higher_is_better for (code, _version), defn in sorted(load_all().items())}
+    directions = {code: defn.higher_is_better for (code, _version), defn in sorted(registry.installed().items())}
     for row in rows.values():
         if row["higher_is_better"] is None:
             row["higher_is_better"] = directions.get(row["instrument"])

@@ -19,7 +19,7 @@ from outcomes.evaluation.forms import PeriodForm
 from outcomes.evaluation.periods import Period
 from outcomes.evaluation.report import is_hidden, visible_comparisons
 from outcomes.evaluation.summary import summary_tables
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.models import CohortDimension, CohortState, TimePoint
 from peersupport.permissions import Perm, organisation_for
 
@@ -91,7 +91,7 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     if cohort is None:
         return render(request, "outcomes/evaluation.html", context)
 
-    titles = {code: defn.title for (code, _v), defn in load_all().items()}
+    titles = {code: defn.title for (code, _v), defn in registry.installed().items()}
     outcomes = defaultdict(list)
     for r in _mine(tables.outcomes, cohort):
         outcomes[(r["instrument"], r["scale"])].append({**r, "label": TIME_LABELS.get(r["time_point"], "")})

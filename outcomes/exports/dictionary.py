@@ -11,7 +11,7 @@ from outcomes.evaluation.summary import (
     META_COLUMNS,
     OUTCOME_COLUMNS,
 )
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.instruments.types import LICENSEE_TEXT_MODES, InstrumentDefinition, Item
 from outcomes.models import TimePoint
 
@@ -235,7 +235,7 @@ def dictionary_rows() -> list[dict]:
     rows += _column_rows("summary", ("design",), {"design": _DESIGN})
     rows += _column_rows("meta_analysis", (*META_COLUMNS, "design"), {"design": _DESIGN})
     rows += _column_rows("items", ITEM_COLUMNS, {})
-    for (_code, _version), defn in sorted(load_all().items()):
+    for (_code, _version), defn in sorted(registry.installed().items()):
         for item in defn.items:
             rows.append(
                 {

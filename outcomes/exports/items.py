@@ -18,7 +18,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.models import Response
 from peersupport.models import Organisation
 
@@ -69,7 +69,7 @@ def item_rows(organisation: Organisation) -> Iterator[CsvLine]:
     """
     key = secret_for(organisation)
     zone = ZoneInfo(organisation.time_zone)
-    orders = {defn_key: _ItemOrder(defn.items) for defn_key, defn in load_all().items()}
+    orders = {defn_key: _ItemOrder(defn.items) for defn_key, defn in registry.installed().items()}
     rows, load_answers = _response_rows(submitted_responses(organisation).values_list(*_FIELDS))
     return _lines(rows, load_answers=load_answers, key=key, zone=zone, orders=orders)
 

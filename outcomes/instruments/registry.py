@@ -20,3 +20,8 @@ def latest(code: str) -> InstrumentDefinition:
     if not versions:
         raise LookupError(f"No instrument {code} is installed.")
     return max(versions, key=lambda defn: defn.version)
+
+
+def installed() -> dict[tuple[str, int], InstrumentDefinition]:
+    """Every installed definition, keyed by ``(code, version)``."""
+    return load_all()

@@ -51,10 +51,9 @@ class ScoreResult:
     scoring_version: int = field(default=SCORING_VERSION)
 
     def as_dict(self) -> dict:
-        """Plain JSON-ready values, for storing next to the answers."""
+        """The score document stored as ``Response.scores``: plain JSON-ready values, keys in this order (the
+        instrument's code and version and the scoring version are columns of the response of their own)."""
         return {
-            "code": self.code,
-            "version": self.version,
             "total": self.total,
             "raw_total": self.raw_total,
             "transformed_total": self.transformed_total,
@@ -64,7 +63,6 @@ class ScoreResult:
             "n_missing": self.n_missing,
             "prorated": self.prorated,
             "risk_flags": list(self.risk_flags),
-            "scoring_version": self.scoring_version,
         }
 
 

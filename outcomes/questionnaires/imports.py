@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
 from outcomes.questionnaires.responses import AnswerError, response_submit
@@ -55,12 +55,14 @@ class ImportReport:
 
 
 def _definition(code: str) -> InstrumentDefinition | None:
-    definitions = load_all()
-    if "@" in code:
-        name, _, version = code.partition("@")
-        return definitions.get((name, int(version))) if version.isdigit() else None
-    versions = [v for (c, v) in definitions if c == code]
-    return definitions[(code, max(versions))] if versions else None
+    """``code@version``, or the newest version of ``code``; None when not installed."""
+    name, at, version = code.partition("@")
+    try:
+        if at:
+            return registry.get(name, int(version)) if version.isdigit() else None
+        return registry.latest(name)
+    except LookupError:
+        return None
 
 
 def import_responses(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.models import Curriculum, SupportGroup
-from outcomes.instruments.loading import load_all
+from outcomes.instruments import registry
 from outcomes.instruments.text import text_status
 from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint
 from outcomes.questionnaires import services
@@ -25,16 +25,16 @@ def _lead_org(request: HttpRequest, slug: str):
 
 
 def _definition_or_404(code: str, version: int):
-    defn = load_all().get((code, version))
-    if defn is None:
-        raise Http404("No such instrument.")
-    return defn
+    try:
+        return registry.get(code, version)
+    except LookupError:
+        raise Http404("No such instrument.") from None
 
 
 @login_required
 def instruments(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _lead_org(request, slug)
-    rows = [(defn, text_status(defn, organisation)) for _key, defn in sorted(load_all().items())]
+    rows = [(defn, text_status(defn, organisation)) for _key, defn in sorted(registry.installed().items())]
     return render(request, "outcomes/lead/instruments.html", {"organisation": organisation, "rows": rows})
 
 
@@ -86,7 +86,7 @@ def _targets(organisation) -> list[tuple[str, str]]:
 def _instrument_choices(organisation) -> list[tuple[str, str]]:
     return [
         (f"{defn.code}@{defn.version}", defn.title)
-        for _key, defn in sorted(load_all().items())
+        for _key, defn in sorted(registry.installed().items())
         if text_status(defn, organisation) != "missing"
     ]
 

@@ -124,17 +124,7 @@ def _store_scores(response: Response, defn: InstrumentDefinition, answers: dict)
         raise AnswerError({str(exc.item_key or ""): str(exc)}) from exc
     response.answers = answers
     response.total = None if result.total is None else float(result.total)
-    response.scores = {
-        "total": result.total,
-        "raw_total": result.raw_total,
-        "transformed_total": result.transformed_total,
-        "subscales": dict(result.subscales),
-        "bands": dict(result.bands),
-        "n_answered": result.n_answered,
-        "n_missing": result.n_missing,
-        "prorated": result.prorated,
-        "risk_flags": list(result.risk_flags),
-    }
+    response.scores = result.as_dict()
     response.scoring_version = result.scoring_version
     response.instrument_version = defn.version
     return result.risk_flags

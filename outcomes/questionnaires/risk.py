@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from groups.permissions import groups_managed_by
 from outcomes.models import RiskAlert, RiskAlertStatus
-from outcomes.questionnaires.permissions import groups_overseen
 from peersupport import audit, outbox
 from peersupport.models import AuditEvent, Organisation, OutboxMessage, OutboxStatus, RoleKind, User
 
@@ -278,4 +278,4 @@ def open_alerts_for(user: User, organisation):
         "group", "member"
     )
 
-    return qs.filter(group__in=groups_overseen(user, organisation)).order_by("-created_at")
+    return qs.filter(group__in=groups_managed_by(user, organisation)).order_by("-created_at")

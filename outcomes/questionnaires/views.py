@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from groups.permissions import groups_managed_by, staff_organisation
 from outcomes import charts
 from outcomes.instruments import registry
 from outcomes.instruments.text import questionnaire_for
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires import risk, selectors
-from outcomes.questionnaires.permissions import groups_overseen, organisation_for_staff
 from outcomes.questionnaires.responses import AnswerError, answers_save, confirm_skips, response_submit, unanswered
 from peersupport.views import consent_required
 
@@ -188,13 +188,13 @@ def my_answers(request: HttpRequest, organisation, response_id: int) -> HttpResp
 @login_required
 def completion(request: HttpRequest, slug: str) -> HttpResponse:
     """Who is due, done or overdue, and open risk alerts: never answers or scores."""
-    organisation = organisation_for_staff(request, slug)
+    organisation = staff_organisation(request, slug)
     return render(
         request,
         "outcomes/completion.html",
         {
             "organisation": organisation,
-            "rows": selectors.completion_for_groups(groups_overseen(request.user, organisation)),
+            "rows": selectors.completion_for_groups(groups_managed_by(request.user, organisation)),
             "alerts": risk.open_alerts_for(request.user, organisation),
         },
     )
@@ -217,7 +217,7 @@ def alert_detail(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse
 @login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
-    organisation = organisation_for_staff(request, slug)
+    organisation = staff_organisation(request, slug)
     alert = risk.open_alerts_for(request.user, organisation).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such open alert.")
