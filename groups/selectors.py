@@ -106,15 +106,6 @@ def active_memberships(group: SupportGroup) -> QuerySet[Membership]:
     )
 
 
-def waitlist(group: SupportGroup) -> QuerySet[Membership]:
-    """The waiting list in promotion order (first come, first served)."""
-    return (
-        group.memberships.filter(status=MembershipStatus.WAITLISTED)
-        .select_related("user")
-        .order_by("waitlisted_at", "pk")
-    )
-
-
 def member_groups(user: User, organisation: Organisation) -> QuerySet[Membership]:
     """The user's current memberships in the organisation (active, waiting or asked), with the group,
     ``waitlist_position`` (1 = next to be offered a place) and what other apps add through ``hooks`` (with

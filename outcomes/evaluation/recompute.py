@@ -22,7 +22,6 @@ formulas as ``statistics.single``); see docs/statistics.md.
 
 from __future__ import annotations
 
-import datetime
 import gc
 import json
 import logging
@@ -280,7 +279,3 @@ def _encoded(value: bytes) -> bytes:
 def _copy_type(field) -> str:
     """The PostgreSQL type name of a column, as psycopg's binary COPY wants it ("varchar(40)" → "varchar")."""
     return field.db_type(connection).split("(")[0]
-
-
-def cohort_age(state: CohortState) -> datetime.timedelta | None:
-    return timezone.now() - state.computed_at if state.computed_at else None

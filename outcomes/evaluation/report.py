@@ -7,7 +7,6 @@ hides the same cells and none can be recovered by comparing them.
 
 from __future__ import annotations
 
-from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.summary import shown_comparisons, summary_tables
 from outcomes.models import CohortState, ComparisonSummary
 
@@ -36,10 +35,6 @@ DESIGN_NOTE = (
     "Within-group change is change in the people who stayed, not an effect of the group: without a comparison "
     "group it also contains regression to the mean, natural recovery and the effect of being measured."
 )
-
-
-def threshold(organisation) -> int:
-    return threshold_for(organisation)
 
 
 def is_hidden(value) -> bool:

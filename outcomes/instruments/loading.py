@@ -219,8 +219,3 @@ def load_all(directory: str | Path | None = None) -> dict[tuple[str, int], Instr
     """
     directory = Path(directory) if directory is not None else instruments_dir()
     return dict(_load_all_cached(str(directory.resolve())))
-
-
-def clear_cache() -> None:
-    """Forget loaded definitions (tests, or after deploying new files without a restart)."""
-    _load_all_cached.cache_clear()
