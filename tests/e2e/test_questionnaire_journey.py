@@ -24,10 +24,13 @@ def phone390(browser):
     context.close()
 
 
+def question(page, number: int):
+    """Question ``number`` as a screen reader finds it: the group named by its legend."""
+    return page.get_by_role("group", name=re.compile(rf"^{number}\. "))
+
+
 def choose(page, number: int, label: str) -> None:
-    page.locator("fieldset", has=page.locator("legend", has_text=re.compile(rf"^{number}\. "))).get_by_label(
-        label, exact=True
-    ).check()
+    question(page, number).get_by_label(label, exact=True).check()
 
 
 def test_a_member_answers_on_a_phone_and_a_risk_answer_brings_help(live_server, phone390):
@@ -59,8 +62,7 @@ def test_a_member_answers_on_a_phone_and_a_risk_answer_brings_help(live_server, 
     page.get_by_text("Saved.").wait_for()
     page.reload()
     page.get_by_text("Questionnaire 2 of 2").wait_for()
-    fieldset = page.locator("fieldset", has=page.locator("legend", has_text=re.compile(r"^4\. ")))
-    assert fieldset.get_by_label("Not at all", exact=True).is_checked()
+    assert question(page, 4).get_by_label("Not at all", exact=True).is_checked()
     for n in range(5, 9):
         choose(page, n, "Not at all")
     choose(page, 9, "Several days")
@@ -78,3 +80,24 @@ def test_a_member_answers_on_a_phone_and_a_risk_answer_brings_help(live_server, 
 
     page.get_by_role("link", name="Continue").click()
     page.get_by_role("heading", name="Thank you").wait_for()
+
+
+def test_each_question_is_a_group_named_by_its_number_and_wording(live_server, phone390):
+    group, _ = facilitated_group()
+    plan(group, {"baseline": (["gad7"], -1, 14)})
+    membership = active_member(group, email="sky@example.org")
+    assessments_advance()
+    page = phone390
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_role("textbox", name=re.compile("^Email")).fill("sky@example.org")
+    page.get_by_role("textbox", name=re.compile("^Password")).fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    assessment = membership.assessments.get()
+    page.goto(f"{live_server.url}/o/{group.organisation.slug}/questionnaires/{assessment.pk}/gad7/")
+    names = [
+        page.get_by_role("group").nth(i).evaluate("e => e.querySelector(':scope > legend')?.textContent.trim()")
+        for i in range(page.get_by_role("group").count())
+    ]
+    assert len(names) == 7 and all(name and name.startswith(f"{n}. ") for n, name in enumerate(names, start=1))
+    for n in range(1, 8):
+        assert question(page, n).get_by_role("radio").count() == 4  # each group holds its own answers
