@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.instruments import registry
@@ -76,7 +77,11 @@ def import_responses(
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         report.errors.append(
-            RowError(1, f"The header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}.")
+            RowError(
+                1,
+                _("The header must name the columns %(columns)s; missing: %(missing)s.")
+                % {"columns": ", ".join(COLUMNS), "missing": ", ".join(missing)},
+            )
         )
         return report
 
@@ -95,7 +100,7 @@ def import_responses(
     for line, row in enumerate(reader, start=2):
         report.rows += 1
         if report.rows > MAX_ROWS:
-            report.errors.append(RowError(line, f"The file has more than {MAX_ROWS} rows; split it."))
+            report.errors.append(RowError(line, _("The file has more than %(n)s rows; split it.") % {"n": MAX_ROWS}))
             break
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
 
@@ -104,51 +109,68 @@ def import_responses(
 
         group_matches = groups_by_name.get(row["group"].lower(), [])
         if len(group_matches) != 1:
-            problem = "no such group" if not group_matches else "more than one group has this name; use its number"
-            fail(f"group “{row['group']}”: {problem}.")
+            problem = (
+                _("no such group") if not group_matches else _("more than one group has this name; use its number")
+            )
+            fail(_("group “%(group)s”: %(problem)s.") % {"group": row["group"], "problem": problem})
             continue
         group = group_matches[0]
         membership = memberships.get((group.pk, row["participant_email"].lower()))
         if membership is None or membership.status in (MembershipStatus.INVITED, MembershipStatus.REQUESTED):
-            fail(f"participant “{row['participant_email']}” is not a member of “{group.name}”.")
+            fail(
+                _("participant “%(email)s” is not a member of “%(group)s”.")
+                % {"email": row["participant_email"], "group": group.name}
+            )
             continue
         if membership.user_id not in consent_cache:
             consent_cache[membership.user_id] = consent_is_active(user=membership.user, organisation=organisation)
         if not consent_cache[membership.user_id]:
-            fail(f"participant “{row['participant_email']}” has not given (or has withdrawn) consent.")
+            fail(
+                _("participant “%(email)s” has not given (or has withdrawn) consent.")
+                % {"email": row["participant_email"]}
+            )
             continue
         if row["time_point"] not in TimePoint.values:
-            fail(f"time_point “{row['time_point']}” must be one of: {', '.join(TimePoint.values)}.")
+            fail(
+                _("time_point “%(value)s” must be one of: %(choices)s.")
+                % {"value": row["time_point"], "choices": ", ".join(TimePoint.values)}
+            )
             continue
         defn = _definition(row["instrument"])
         if defn is None:
-            fail(f"instrument “{row['instrument']}” is not installed.")
+            fail(_("instrument “%(code)s” is not installed.") % {"code": row["instrument"]})
             continue
         items = {str(item.number): item for item in defn.items}
         item = items.get(row["item"])
         if item is None:
-            fail(f"{defn.code} has no item {row['item']!r} (items 1–{len(defn.items)}).")
+            fail(
+                _("%(code)s has no item %(item)r (items 1–%(n)s).")
+                % {"code": defn.code, "item": row["item"], "n": len(defn.items)}
+            )
             continue
         try:
             completed = dt.date.fromisoformat(row["completed_date"])
         except ValueError:
-            fail(f"completed_date “{row['completed_date']}” must be a date like 2026-03-31.")
+            fail(_("completed_date “%(value)s” must be a date like 2026-03-31.") % {"value": row["completed_date"]})
             continue
         if completed > timezone.localdate():
-            fail(f"completed_date {completed} is in the future.")
+            fail(_("completed_date %(date)s is in the future.") % {"date": completed})
             continue
         key = (membership.pk, row["time_point"], defn.code)
         bundle = bundles.setdefault(
             key, {"membership": membership, "defn": defn, "answers": {}, "completed": completed, "line": line}
         )
         if bundle["defn"].version != defn.version:
-            fail(f"{defn.code}: one response cannot mix instrument versions.")
+            fail(_("%(code)s: one response cannot mix instrument versions.") % {"code": defn.code})
             continue
         if bundle["completed"] != completed:
-            fail("all rows of one response must share its completed_date.")
+            fail(_("all rows of one response must share its completed_date."))
             continue
         if item.key in bundle["answers"]:
-            fail(f"{defn.code} item {item.number} is given twice for this participant and time point.")
+            fail(
+                _("%(code)s item %(n)s is given twice for this participant and time point.")
+                % {"code": defn.code, "n": item.number}
+            )
             continue
         bundle["answers"][item.key] = row["value"]
 
@@ -156,7 +178,7 @@ def import_responses(
         return report
     try:
         with transaction.atomic():
-            for (_, time_point, _code), bundle in bundles.items():
+            for (_membership, time_point, _code), bundle in bundles.items():
                 _import_bundle(report, time_point=time_point, **bundle)
             if report.errors:
                 raise _Rollback
@@ -180,7 +202,7 @@ class _Rollback(Exception):
 
 def _import_bundle(report: ImportReport, *, membership, defn, answers, completed, line, time_point) -> None:
     submitted_at = dt.datetime.combine(completed, dt.time(12), tzinfo=dt.UTC)
-    assessment, _ = Assessment.objects.get_or_create(
+    assessment, _created = Assessment.objects.get_or_create(
         membership=membership,
         time_point=time_point,
         defaults={"status": AssessmentStatus.OPEN, "opens_at": submitted_at, "closes_at": submitted_at},
@@ -201,7 +223,9 @@ def _import_bundle(report: ImportReport, *, membership, defn, answers, completed
         else:
             report.errors.append(
                 RowError(
-                    line, f"{defn.code} at {time_point} for this participant is already stored with other answers."
+                    line,
+                    _("%(code)s at %(time_point)s for this participant is already stored with other answers.")
+                    % {"code": defn.code, "time_point": time_point},
                 )
             )
         return
@@ -216,6 +240,6 @@ def _import_bundle(report: ImportReport, *, membership, defn, answers, completed
         )
     except AnswerError as exc:
         for message in exc.errors.values():
-            report.errors.append(RowError(line, f"{defn.code}: {message}"))
+            report.errors.append(RowError(line, _("%(code)s: %(message)s") % {"code": defn.code, "message": message}))
         return
     report.responses_created += 1
