@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 320, 180, 44, 12, 12, 28
 
 
@@ -31,7 +33,7 @@ def _scale(value: float, low: float, high: float, out_low: float, out_high: floa
 def line_chart(points, *, low: float | None = None, high: float | None = None) -> Chart | None:
     """A line of a person's scores over time (``points`` have ``total`` and ``time_point_label``)."""
     values = [(p.time_point_label, p.total) for p in points if p.total is not None]
-    return series_chart(values, low=low, high=high, noun="score")
+    return series_chart(values, low=low, high=high, noun=_("score"))
 
 
 def series_chart(
@@ -40,7 +42,7 @@ def series_chart(
     intervals: list[tuple[float | None, float | None]] | None = None,
     low: float | None = None,
     high: float | None = None,
-    noun: str = "mean",
+    noun: str | None = None,
 ) -> Chart | None:
     """A line over labelled points, with optional confidence intervals. None when there is nothing to draw."""
     if not values:
@@ -69,7 +71,10 @@ def series_chart(
             for x, (a, b) in zip(x_of, intervals, strict=True)
             if a is not None and b is not None
         )
-    description = "; ".join(f"{label}: {noun} {v:.2f}" for label, v in values)
+    noun = noun or _("mean")
+    description = "; ".join(
+        _("%(label)s: %(noun)s %(value)s") % {"label": label, "noun": noun, "value": f"{v:.2f}"} for label, v in values
+    )
     return Chart(
         width=WIDTH,
         height=HEIGHT,
