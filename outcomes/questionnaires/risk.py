@@ -268,7 +268,7 @@ def alert_acknowledge(*, alert: RiskAlert, by: User, note: str, request: HttpReq
 def alerts_visible_to(user: User, organisation):
     """Every alert (open or acknowledged) of the groups a facilitator runs, or of the whole organisation for a lead."""
     return RiskAlert.objects.filter(
-        organisation=organisation, group__in=groups_overseen(user, organisation)
+        organisation=organisation, group__in=groups_managed_by(user, organisation)
     ).select_related("group", "member", "acknowledged_by")
 
 

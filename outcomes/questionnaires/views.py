@@ -203,7 +203,7 @@ def completion(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def alert_detail(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse:
     """One alert's whole history: raised, e-mailed to whom, escalated, acknowledged with the note."""
-    organisation = organisation_for_staff(request, slug)
+    organisation = staff_organisation(request, slug)
     alert = risk.alerts_visible_to(request.user, organisation).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such alert.")

@@ -16,7 +16,7 @@ from sessions.services import Action as SessionsAction
 
 ROOT = Path(__file__).resolve().parents[2]
 # The thing first, then what happened to it in the past tense ("group_created", "data_exported", "signed_in").
-CONVENTION = re.compile(r"\A([a-z0-9]+_)*([a-z]+(ed|en)|sent|withdrawn)(_in|_out)?\Z")
+CONVENTION = re.compile(r"\A([a-z0-9]+_)*([a-z]+(ed|en)|sent|withdrawn)(_in|_out|_back)?\Z")
 
 
 @pytest.mark.parametrize("name", AuditEvent.Action.values)
@@ -51,8 +51,8 @@ def test_every_audit_record_call_names_its_action_from_a_list_not_a_string():
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_renames_stored_names_and_back():
     executor = MigrationExecutor(connection)
-    before = [("peersupport", "0007_public_page")]
-    after = [("peersupport", "0008_audit_action_names_one_convention")]
+    before = [("peersupport", "0008_user_name_on_public_pages")]
+    after = [("peersupport", "0009_audit_action_names_one_convention")]
     executor.migrate(before)
     old = executor.loader.project_state(before).apps.get_model("peersupport", "AuditEvent")
     old.objects.create(action="export")
