@@ -40,7 +40,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The site's name and address, as people see them in e-mails, page titles and links. `make run` sets SITE_URL
 # from HOST and PORT; the Sites framework's row (what allauth reads) is kept equal to them (peersupport/sites.py).
 SITE_NAME = env.str("SITE_NAME", default="Peer Support")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# In production an unset SITE_URL is https:// and the first allowed host (a deploy check says so); set it.
+SITE_URL = env.str(
+    "SITE_URL",
+    default="http://127.0.0.1:8000" if DEBUG else f"https://{(ALLOWED_HOSTS or ['localhost'])[0].lstrip('.')}",
+).rstrip("/")
+SITE_URL_SET = bool(env.str("SITE_URL", default=""))
 SITE_ID = 1
 
 INSTALLED_APPS = [

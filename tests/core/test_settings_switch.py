@@ -91,6 +91,7 @@ def test_check_deploy_reports_no_issue_in_production_mode():
             "DJANGO_DEBUG": "0",
             "SECRET_KEY": "k3Y-4_production_6f1e0c9b2a7d4e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c",
             "ALLOWED_HOSTS": "peers.example.org",
+            "SITE_URL": "https://peers.example.org",
         },
         capture_output=True,
         text=True,
@@ -98,3 +99,29 @@ def test_check_deploy_reports_no_issue_in_production_mode():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_in_production_links_default_to_https_on_the_first_allowed_host_and_a_deploy_check_says_to_set_site_url():
+    code = "import django; from django.conf import settings; django.setup(); print(settings.SITE_URL)"
+    prod = {"DJANGO_DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "peers.example.org,www.peers.example.org"}
+    result = run_python(code, **prod)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "https://peers.example.org"
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={**BASE_ENV, **prod},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "peersupport.W002" in check.stderr + check.stdout
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env={**BASE_ENV, **prod, "SITE_URL": "https://peers.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "peersupport.W002" not in check.stderr + check.stdout
