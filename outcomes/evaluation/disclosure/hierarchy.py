@@ -7,29 +7,32 @@ one category (``"n"``, ``"improved"``, a withdrawal reason) in one group (the *u
 parent-with-children subtable (a curriculum and its groups, a row and its categories) is a set of
 figures over the same atoms, so the whole hierarchy is one sparse figures × atoms matrix.
 
-The rule (checked independently by :mod:`.audit`): a figure of 1 to k − 1 people is hidden (its
-label says "small", so the reader knows it lies between 1 and k − 1) and what is published must
-leave every value from 1 to k − 1 possible for it. Small counts that are never published but
-follow from published ones ("still in the group" = enrolled − completed − withdrawn) must be
-left as open.
+The rule (checked independently by :mod:`.audit`): a figure of 1 to k − 1 people is hidden; a hidden
+figure's label says only which side of k it is on ("small": 0 to k − 1, a hidden zero too;
+"complementary": k or more), and what is published must leave every value from 0 to k − 1 possible
+for a small one, or as much of that range as the labels themselves allow (the *labels' limit*). A
+count never published but following from published ones ("still in the group" = enrolled −
+completed − withdrawn) must be able to reach k, or be held to the same rule.
 
-How: for each small figure in turn we look for a *transfer*, people moved between one of its
-atoms and a partner atom outside it, that takes the figure to k − 1 and (the other way) to 1
-while keeping every atom non-negative and every other small figure between 1 and k − 1. Every
-figure the transfer changes is hidden, in every subtable of the hierarchy it belongs to: the
-published figures then fit both the true table and the two moved ones, so (the feasible set being
-convex) every value between 1 and k − 1 is possible. Partners are looked for among the figure's
-nearest relatives first (its own row's other categories, then the groups of its smallest cohort,
-and so on up), and the cheapest is taken: the one hiding the fewest figures not hidden yet, a
-count before an n (an n takes its statistics with it), smallest value first. Tables that publish
-the same figure (the flow's enrolled in its status, started and assessment tables; an n equal to
-the flow's count assessed at that time point) are *linked*: hidden in one, hidden in all, and a
-transfer that changes one moves the others the same way (a *mirror* transfer between the same two
-groups), so the fixed point across tables holds by construction.
+How: for each small figure in turn we look for a *transfer*, people moved between one of its atoms
+and a partner atom outside it, that takes the figure to k − 1 and (the other way) to 0 while keeping
+every atom non-negative and every label true. Every figure the transfer changes is hidden, in every
+subtable of the hierarchy it belongs to: the published figures then fit both the true table and the
+two moved ones, so (the feasible set being convex) every value between 0 and k − 1 is possible.
+Partners are looked for among the figure's nearest relatives first (its own row's other categories,
+then the groups of its smallest cohort, and so on up), and the cheapest is taken: the one hiding the
+fewest figures not hidden yet, a count before an n (an n takes its statistics with it), smallest
+value first. A figure inside a small row total gets a *rectangle* instead (its row's other
+categories, and the reverse in a nearby group); where neither fits, an L1 linear programme over the
+atoms of a few nearby groups (then more) finds the two moves hiding least. Tables that publish the
+same figure (the flow's enrolled in its status, started and assessment tables; an n equal to the
+flow's count assessed at that time point) are *linked*: hidden in one, hidden in all, and a transfer
+that changes one moves the others the same way (a *mirror* between the same two groups), so the
+fixed point across tables holds by construction.
 
-The cost is one sparse product over a small candidate set per small figure, so about linear in
-the number of groups. A figure for which no transfer exists (the whole organisation is below k)
-is hidden and reported in ``Protection.unprotected``; the auditor then says whether it is safe.
+The work per small figure is local (its own cohorts and a few nearby groups), so the cost grows
+about linearly with the number of groups. A small figure no move can protect (the labels alone pin
+it, as can happen with k = 3) is hidden and reported in ``Protection.unprotected``; the auditor flags it.
 """
 
 from __future__ import annotations
@@ -653,20 +656,6 @@ def _l1_moves(search: _Search, f: int, atoms: np.ndarray, up, down, k: int):
         return value + float(row_f @ moves[n:]), value + float(row_f @ moves[:n])
     change = np.abs(sub @ moves[:n]) + np.abs(sub @ moves[n:])
     return {int(g) for g, c in zip(figures, change, strict=True) if c > 1e-7}
-
-
-def _view(t: Tables, hidden: np.ndarray, k: int) -> list:
-    view = []
-    for i, key in enumerate(t.keys):
-        atoms = tuple(t.atom_keys[a] for a in t.atoms(i))
-        if not t.published[i]:
-            value = None
-        elif hidden[i]:
-            value = label(int(t.value[i]), k)
-        else:
-            value = int(t.value[i])
-        view.append(Published(key, atoms, value, known=not t.hideable[i]))
-    return view
 
 
 def published_view(tables: Tables, protection: Protection) -> list:
