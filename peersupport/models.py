@@ -449,3 +449,20 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient or '—'} ({self.get_status_display()})"
+
+
+class CacheFallbackEntry(models.Model):
+    """The table the default cache uses while Redis is unreachable (``peersupport.cache``).
+
+    The layout of Django's ``DatabaseCache`` table, created by a migration rather than ``createcachetable``.
+    """
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "peersupport_cache_fallback"
+
+    def __str__(self) -> str:
+        return self.cache_key

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "peersupport.middleware.PermissionsPolicyMiddleware",
+    "peersupport.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -129,12 +131,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, background jobs --------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# With Redis, the cache falls back to a database table while Redis is unreachable, so sign-in (whose rate-limit
+# counters live in the cache) keeps working (peersupport/cache.py).
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "peersupport.cache.FailoverCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "RETRY_AFTER": env.int("CACHE_RETRY_AFTER", default=10),
         }
     }
 else:
@@ -275,6 +280,16 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+# Powerful browser features no page uses (peersupport.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "geolocation", "gyroscope", "hid",
+        "magnetometer", "microphone", "midi", "payment", "serial", "usb",
+    )
+}  # fmt: skip
+# Seconds a client is asked to wait (Retry-After) when the database cannot be reached and a page answers 503.
+DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=30)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from . import views
 
+# A page that fails because the database is down answers 503 with Retry-After (peersupport.middleware).
+handler500 = "peersupport.middleware.server_error_or_unavailable"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),

@@ -113,7 +113,8 @@ def broker_unreachable():
     conf.task_always_eager = False
     conf.broker_url = "redis://127.0.0.1:9/0"
     _reset_broker_pools()
-    down = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
+    # The production cache: Redis falling back to its database table (peersupport/cache.py).
+    down = {"default": {"BACKEND": "peersupport.cache.FailoverCache", "LOCATION": "redis://127.0.0.1:9/0"}}
     try:
         with override_settings(CACHES=down):
             yield
