@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('peersupport', '0004_outbox'),
+        ('peersupport', '0009_audit_action_names_one_convention'),
     ]
 
     operations = [
