@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import audit
+from .clients import client_address
 from .mail import queue_email
+from .models import AuditEvent
 from .sites import SettingsSite, site_link
 
 #: The session key of a page a signed-out person was on when asked to sign up or sign in (the front door):
 #: they are brought back to it after the sign-in that follows, including the one on verifying their address.
 RETURN_TO = "return_to"
+
+# A lockout is audited once per this many seconds (the shortest window of ACCOUNT_RATE_LIMITS["login_failed"]),
+# however many refused attempts it meets: a long attack leaves a row every five minutes, not one per guess.
+LOCKOUT_AUDIT_WINDOW = 300
 
 #: The links allauth puts in its e-mails' context; each is rewritten onto SITE_URL.
 LINK_KEYS = ("activate_url", "password_reset_url", "signup_url")
@@ -36,3 +48,29 @@ class AccountAdapter(DefaultAccountAdapter):
         if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             return target
         return super().get_login_redirect_url(request)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The client address of ``peersupport.clients`` (``TRUSTED_PROXY_COUNT``), for every rate limit."""
+        return client_address(request) or super().get_client_ip(request)
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials) -> str:
+        """Failed sign-ins count per address *and client*: another client's failures never lock the owner out
+        of their own device. (allauth's default key is the address alone.) Per client across addresses is
+        the ``ip`` part of ``ACCOUNT_RATE_LIMITS["login_failed"]``."""
+        login = str(credentials.get("email") or credentials.get("username") or "").lower()
+        return f"{login}|{self.get_client_ip(request)}"
+
+    def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            self._audit_lockout(request, credentials)
+            raise
+
+    def _audit_lockout(self, request: HttpRequest, credentials: dict) -> None:
+        """One audit row per lockout (address and client), however many refused attempts follow it."""
+        attempted = str(credentials.get("email") or credentials.get("username") or "")[:254]
+        key = self._get_login_attempts_cache_key(request, **credentials)
+        marker = "signin-lockout:" + hashlib.sha256(key.encode()).hexdigest()
+        if cache.add(marker, "1", timeout=LOCKOUT_AUDIT_WINDOW):
+            audit.record(AuditEvent.Action.SIGN_IN_LOCKED_OUT, request=request, attempted=attempted)

@@ -7,18 +7,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from .clients import client_address
 from .models import AuditEvent, Organisation
-
-
-def client_address(request: HttpRequest | None) -> str | None:
-    """The address the request came from.
-
-    REMOTE_ADDR only: behind a proxy, configure the proxy (or gunicorn's
-    --forwarded-allow-ips) to pass the client address, never trust a header here.
-    """
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def record(

@@ -336,6 +336,7 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         SIGN_IN = "signed_in", _("Signed in")
         SIGN_IN_FAILED = "sign_in_failed", _("Failed sign-in")
+        SIGN_IN_LOCKED_OUT = "sign_in_locked_out", _("Sign-in refused after too many failures")
         CONSENT_GIVEN = "consent_given", _("Consent given")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
         ROLE_GRANTED = "role_granted", _("Role granted")

@@ -218,7 +218,11 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    # Failed sign-ins. "key" is the address *and* the client (peersupport.adapters), so a stranger's guesses
+    # never lock the owner out on their own device; the limits stack into a growing delay: 5 failures wait out
+    # 5 minutes, 10 an hour, 20 a day. "ip" is one client across every address (guessing many accounts).
+    # A successful sign-in takes back its own attempt, not the earlier failures.
+    "login_failed": "5/5m/key,10/1h/key,20/1d/key,20/15m/ip,60/1d/ip",
     "confirm_email": "1/3m/key",
 }
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -230,6 +234,11 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # the end of its step would otherwise fail. (Each code still works once.)
 MFA_TOTP_TOLERANCE = 1
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Peer Support Platform")
+
+# The client of a request is REMOTE_ADDR unless the site runs behind that many reverse proxies, each appending to
+# X-Forwarded-For (peersupport/clients.py): rate limits and the audit trail then use the address the outermost
+# proxy saw. Leave 0 without a proxy: the header is otherwise the client's own claim.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=14)
 
