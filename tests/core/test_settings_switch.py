@@ -19,6 +19,7 @@ print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "health": db.get("CONN_HEALTH_CHECKS"),
     "max_age": db.get("CONN_MAX_AGE"), "broker": settings.CELERY_BROKER_URL,
     "eager": settings.CELERY_TASK_ALWAYS_EAGER, "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_location": settings.CACHES["default"].get("LOCATION"),
     "debug": settings.DEBUG,
 }))
 """
@@ -65,7 +66,9 @@ def test_redis_url_makes_redis_the_broker_and_the_cache():
     found = probe(REDIS_URL="redis://cache.internal:6379/2")
     assert found["eager"] is False
     assert found["broker"] == "redis://cache.internal:6379/2"
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    # Redis, falling back to a database table while it cannot be reached (peersupport/cache.py).
+    assert found["cache"] == "peersupport.cache.FailoverCache"
+    assert found["cache_location"] == "redis://cache.internal:6379/2"
 
 
 def test_production_mode_refuses_to_start_without_a_secret_key():
