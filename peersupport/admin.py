@@ -2,7 +2,43 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import audit, services
 from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, OutboxMessage, Role, User
+
+# Staff changes in the admin are audited like the same change made on the site: one row per role granted or
+# removed, one per save of an organisation's or a user's settings naming each changed field (old and new).
+# Roles are never edited in place: a different role is a removal and a grant.
+
+
+def _changes(form, fields=None) -> dict:
+    changed = {}
+    for name in form.changed_data:
+        if fields is not None and name not in fields or name in {"password"}:
+            continue
+        old, new = form.initial.get(name), form.cleaned_data.get(name)
+        changed[name] = [_plain(old), _plain(new)]
+    return changed
+
+
+def _plain(value):
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, (list, tuple, set)) or hasattr(value, "__iter__") and not isinstance(value, (str, bytes)):
+        return sorted(_plain(v) for v in value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+class RoleAuditMixin:
+    """Grants and removals through the admin go through the services, which audit them."""
+
+    def _grant(self, request, role: Role) -> None:
+        granted = services.role_grant(
+            user=role.user, organisation=role.organisation, kind=role.kind, by=request.user, request=request
+        )
+        role.pk, role.granted_at = granted.pk, granted.granted_at
+        role._state.adding = False
 
 
 @admin.register(User)
@@ -18,25 +54,81 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and (changed := _changes(form, STAFF_FIELDS)):
+            audit.record(
+                AuditEvent.Action.USER_PERMISSIONS_CHANGED,
+                actor=request.user,
+                obj=obj,
+                request=request,
+                changed=changed,
+            )
+
+
+# The user fields that grant powers: a change to any of them is audited.
+STAFF_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
+
 
 class RoleInline(admin.TabularInline):
     model = Role
     extra = 0
     autocomplete_fields = ["user"]
 
+    def has_change_permission(self, request, obj=None):
+        return False  # existing roles are shown read-only: remove one and add another
+
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(RoleAuditMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "time_zone"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [RoleInline]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and (changed := _changes(form)):
+            audit.record(
+                AuditEvent.Action.ORGANISATION_SETTINGS_CHANGED,
+                actor=request.user,
+                organisation=obj,
+                obj=obj,
+                request=request,
+                changed=changed,
+                via="admin",
+            )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Role:
+            return super().save_formset(request, form, formset, change)
+        roles = formset.save(commit=False)
+        for role in formset.deleted_objects:
+            services.role_remove(role=role, by=request.user, request=request)
+        for role in roles:
+            if role._state.adding:
+                self._grant(request, role)
+        formset.save_m2m()
+
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(RoleAuditMixin, admin.ModelAdmin):
     list_display = ["user", "organisation", "kind", "granted_at"]
     list_filter = ["organisation", "kind"]
     search_fields = ["user__email"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "organisation", "kind"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            self._grant(request, obj)
+
+    def delete_model(self, request, obj):
+        services.role_remove(role=obj, by=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for role in queryset.select_related("user", "organisation"):
+            services.role_remove(role=role, by=request.user, request=request)
 
 
 @admin.register(Invitation)
@@ -73,9 +165,20 @@ class ConsentDecisionAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "action", "actor", "organisation", "object_type", "object_id", "ip_address"]
+    list_display = [
+        "at",
+        "action",
+        "actor",
+        "actor_ref",
+        "organisation",
+        "object_type",
+        "object_id",
+        "ip_address",
+        "chain_seq",
+    ]
     list_filter = ["action", "organisation"]
-    search_fields = ["actor__email", "object_id"]
+    # actor_ref finds a deleted or erased user's rows by their pseudonym (peersupport.audit.actor_reference).
+    search_fields = ["actor__email", "actor_ref", "object_id"]
     date_hierarchy = "at"
 
     def has_add_permission(self, request):

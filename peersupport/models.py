@@ -341,6 +341,7 @@ class AuditEvent(models.Model):
         CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
         ROLE_GRANTED = "role_granted", _("Role granted")
         ROLE_REMOVED = "role_removed", _("Role removed")
+        USER_PERMISSIONS_CHANGED = "user_permissions_changed", _("Staff status or permissions changed")
         INVITATION_SENT = "invitation_sent", _("Invitation sent")
         INVITATION_USED = "invitation_used", _("Invitation used")
         CONSENT_VERSION_PUBLISHED = "consent_version_published", _("Consent version published")
@@ -387,6 +388,15 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=60, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Kept when the user or the organisation is deleted (their links above are then set to NULL): a stable
+    # pseudonym of the actor (peersupport.audit.actor_reference) and the organisation's id.
+    actor_ref = models.CharField(max_length=40, blank=True, db_index=True)
+    organisation_ref = models.CharField(max_length=20, blank=True)
+    # The hash chain (peersupport.audit.seal_pending, checked by `manage.py verify_audit`): the row's place in the
+    # chain, the previous row's hash and the hash of this row's content with it. Set once, just after commit.
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditQuerySet.as_manager()
 

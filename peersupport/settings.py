@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "outcomes-sweep-stale-cohorts": {"task": "outcomes.tasks.sweep_stale_cohorts", "schedule": 300.0},
     # Deliver outbox messages still pending (the broker or the mail server was down), with back-off.
     "peersupport-deliver-outbox": {"task": "peersupport.tasks.deliver_outbox", "schedule": 60.0},
+    # Seal into the audit hash chain any row the commit-time sealing missed (a process died in between).
+    "peersupport-seal-audit": {"task": "peersupport.tasks.seal_audit", "schedule": 60.0},
 }
 # Without a broker there is no beat: the development server runs the same schedule in a thread of its own
 # (peersupport/scheduler.py). Never turn it on beside beat.
@@ -239,6 +241,10 @@ MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Peer Support Platform")
 # X-Forwarded-For (peersupport/clients.py): rate limits and the audit trail then use the address the outermost
 # proxy saw. Leave 0 without a proxy: the header is otherwise the client's own claim.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# The key of the audit trail's actor pseudonyms (peersupport.audit.actor_reference). Set it once and keep it: a
+# new key gives the same people new pseudonyms from then on. Defaults to SECRET_KEY.
+AUDIT_ACTOR_KEY = env.str("AUDIT_ACTOR_KEY", default="") or SECRET_KEY
 
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=14)
 

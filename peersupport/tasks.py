@@ -7,7 +7,7 @@ import smtplib
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
-from . import outbox
+from . import audit, outbox
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
@@ -15,6 +15,12 @@ def deliver_outbox_message(message_id: int) -> bool:
     """Deliver one outbox row, queued after the commit that wrote it. Safe to run twice (the row is locked and
     marked delivered in one transaction); a failure leaves it to ``deliver_outbox``'s back-off."""
     return outbox.deliver(message_id)
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def seal_audit() -> int:
+    """Seal audit rows still outside the hash chain (every minute, by beat); normally there are none."""
+    return audit.seal_pending()
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
