@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from . import audit
+from . import audit, secondfactor
 from .clients import client_address
 from .mail import queue_email
 from .models import AuditEvent
@@ -74,3 +76,16 @@ class AccountAdapter(DefaultAccountAdapter):
         marker = "signin-lockout:" + hashlib.sha256(key.encode()).hexdigest()
         if cache.add(marker, "1", timeout=LOCKOUT_AUDIT_WINDOW):
             audit.record(AuditEvent.Action.SIGN_IN_LOCKED_OUT, request=request, attempted=attempted)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """Someone who must have a second factor (peersupport.secondfactor) cannot remove their last one."""
+        if authenticator.type not in secondfactor.SECOND_FACTOR_TYPES:
+            return super().can_delete_authenticator(authenticator)
+        others = Authenticator.objects.filter(
+            user_id=authenticator.user_id, type__in=secondfactor.SECOND_FACTOR_TYPES
+        ).exclude(pk=authenticator.pk)
+        if not others.exists() and secondfactor.must_have_one(authenticator.user):
+            return False
+        return super().can_delete_authenticator(authenticator)

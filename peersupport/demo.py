@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
 
 from .models import ConsentDecision, ConsentVersion, Organisation, Role, RoleKind, User
 
 DEMO_PASSWORD = "peer-support-demo"
+# The demo's facilitators, leads and staff have an authenticator app with this secret (they need a second factor,
+# peersupport.secondfactor): add it once to any authenticator app (a "setup key", time-based) and type the six
+# digits it shows after the password. Public on purpose: it is a demo.
+DEMO_TOTP_SECRET = "PEERSUPPORTDEMOPEERSUPPORTDEMO22"
 MEMBERS_PER_ORGANISATION = 20
 STAFF_EMAIL = "admin@peersupport.example"
 
@@ -77,6 +86,25 @@ def demo_logins() -> list[tuple[str, str]]:
     return rows
 
 
+def _demo_staff_emails() -> list[str]:
+    emails = [STAFF_EMAIL]
+    for org in ORGANISATIONS:
+        emails += [f"lead@{org.domain}", f"facilitator1@{org.domain}", f"facilitator2@{org.domain}"]
+    return emails
+
+
+def _enrol_second_factor(user: User) -> None:
+    """The demo authenticator (DEMO_TOTP_SECRET), once."""
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, DEMO_TOTP_SECRET)
+
+
+def demo_totp_url() -> str:
+    """The otpauth:// address of the demo secret (what the square code of an enrolment page holds)."""
+    issuer = settings.MFA_TOTP_ISSUER
+    return f"otpauth://totp/{quote(issuer)}:demo-staff?" + urlencode({"secret": DEMO_TOTP_SECRET, "issuer": issuer})
+
+
 def _user(email: str, display_name: str, password_hash: str, time_zone: str) -> User:
     user, created = User.objects.get_or_create(
         email=email,
@@ -134,6 +162,10 @@ def seed() -> tuple[list[Organisation], dict[str, int]]:
         defaults={"display_name": "Site operator", "password": password_hash, "is_staff": True, "is_superuser": True},
     )
     EmailAddress.objects.get_or_create(user=staff, email=STAFF_EMAIL, defaults={"verified": True, "primary": True})
+    for user in User.objects.filter(
+        Q(is_staff=True) | Q(roles__kind__in=[RoleKind.FACILITATOR, RoleKind.LEAD]), email__in=_demo_staff_emails()
+    ).distinct():
+        _enrol_second_factor(user)
     return organisations, {
         "organisations": Organisation.objects.count(),
         "users": User.objects.count(),

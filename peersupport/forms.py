@@ -72,6 +72,7 @@ class OrganisationSettingsForm(forms.ModelForm):
             "alert_escalation_hours",
             "out_of_hours_contact_name",
             "out_of_hours_contact_email",
+            "require_second_factor_for_members",
         ]
         widgets = {
             "crisis_support_text": forms.Textarea(attrs={"rows": 4}),

@@ -205,6 +205,14 @@ class Organisation(models.Model):
         blank=True,
         help_text=_("Who is told of a risk alert still unacknowledged after twice the escalation time."),
     )
+    require_second_factor_for_members = models.BooleanField(
+        _("members need a second factor too"),
+        default=False,
+        help_text=_(
+            "Facilitators and leads always need an authenticator app to open answers, alerts and figures. "
+            "Tick this to ask members for one too before their own answers and scores."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

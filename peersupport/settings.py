@@ -84,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Facilitators, leads and staff open answers, alerts, the evaluation, exports and the admin only with a
+    # second factor (peersupport/secondfactor.py).
+    "peersupport.secondfactor.SecondFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "peersupport.urls"
@@ -231,6 +234,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split("://", 1)[0] if "://" in SITE_URL else ("http" if DEBUG else "https")
+MFA_ADAPTER = "peersupport.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Accept the code of the 30-second step before or after too: phones' clocks drift, and a code typed at
 # the end of its step would otherwise fail. (Each code still works once.)

@@ -12,6 +12,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
     path("favicon.ico", views.favicon, name="favicon"),
     path("profile/", views.profile, name="profile"),
+    path("profile/second-factor/", views.second_factor_required, name="second_factor_required"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("o/<slug:slug>/", views.member_dashboard, name="member_dashboard"),
     path("o/<slug:slug>/consent/", views.consent, name="consent"),

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import health as health_checks
-from . import selectors, services
+from . import secondfactor, selectors, services
 from .forms import ConsentVersionForm, InvitationForm, OrganisationSettingsForm, ProfileForm
 from .models import Organisation, Role, RoleKind
 from .permissions import Perm, organisation_for
@@ -238,3 +238,17 @@ def favicon(request: HttpRequest) -> HttpResponse:
 def health(request: HttpRequest) -> JsonResponse:
     report = health_checks.check_all()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@login_required
+@require_GET
+def second_factor_required(request: HttpRequest) -> HttpResponse:
+    """Why a page asked for a second factor, and the way to turn one on (peersupport.secondfactor)."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    return render(
+        request,
+        "peersupport/second_factor_required.html",
+        {"next_url": next_url, "enrolled": secondfactor.has_second_factor(request.user)},
+    )

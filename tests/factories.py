@@ -9,6 +9,27 @@ from django.utils import timezone
 from peersupport.models import ConsentDecision, ConsentVersion, Organisation, Role, RoleKind, User
 
 PASSWORD = "correct-horse-battery-staple"
+# Facilitators, leads and staff made here have an authenticator app with this secret (peersupport.secondfactor
+# asks them for one); a test computes its codes with ``totp_code``. ``second_factor=False`` makes one without.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enrol_second_factor(user: User, secret: str = TOTP_SECRET) -> None:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, secret)
+    user.__dict__.pop("_has_second_factor", None)
+
+
+def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
+    """The six digits an authenticator app shows now, computed as allauth checks them."""
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time() if at is None else at) // 30))
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -26,6 +47,11 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
             EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
 
+    @factory.post_generation
+    def second_factor(obj, create, extracted, **kwargs):
+        if create and (obj.is_staff or obj.is_superuser) and extracted is not False:
+            enrol_second_factor(obj)
+
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -40,10 +66,16 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 class RoleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Role
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(OrganisationFactory)
     kind = RoleKind.MEMBER
+
+    @factory.post_generation
+    def second_factor(obj, create, extracted, **kwargs):
+        if create and obj.kind in (RoleKind.FACILITATOR, RoleKind.LEAD) and extracted is not False:
+            enrol_second_factor(obj.user)
 
 
 class ConsentVersionFactory(factory.django.DjangoModelFactory):
@@ -56,9 +88,9 @@ class ConsentVersionFactory(factory.django.DjangoModelFactory):
     text = "We keep your answers to learn whether the groups help."
 
 
-def person(organisation: Organisation, kind: str = RoleKind.MEMBER, **kwargs) -> User:
-    user = UserFactory(**kwargs)
-    RoleFactory(user=user, organisation=organisation, kind=kind)
+def person(organisation: Organisation, kind: str = RoleKind.MEMBER, *, second_factor: bool = True, **kwargs) -> User:
+    user = UserFactory(second_factor=second_factor, **kwargs)
+    RoleFactory(user=user, organisation=organisation, kind=kind, second_factor=second_factor)
     return user
 
 

@@ -12,7 +12,14 @@ from groups.models import Membership, MembershipStatus, SupportGroup
 from groups.services import curricula as curriculum_services
 from peersupport.models import RoleKind
 from sessions.models import Attendance, AttendanceStatus, GroupSession
-from tests.factories import PASSWORD, ConsentVersionFactory, OrganisationFactory, consenting_member, person
+from tests.factories import (
+    PASSWORD,
+    ConsentVersionFactory,
+    OrganisationFactory,
+    consenting_member,
+    person,
+    totp_code,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,11 +48,15 @@ def open_page(browser):
         context.close()
 
 
-def sign_in(page, base_url: str, email: str) -> None:
+def sign_in(page, base_url: str, email: str, *, second_factor: bool = False) -> None:
+    """Sign in; staff (who have an authenticator app, tests.factories.TOTP_SECRET) type its code next."""
     page.goto(base_url + "/accounts/login/")
     page.get_by_role("textbox", name=re.compile("^Email")).fill(email)
     page.get_by_role("textbox", name=re.compile("^Password")).fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
+    if second_factor:
+        page.get_by_role("textbox", name=re.compile("^Code")).fill(totp_code())
+        page.get_by_role("button", name="Sign In").click()
     page.get_by_role("heading", name=re.compile("^Hello, ")).wait_for()
 
 
@@ -67,7 +78,7 @@ def test_a_facilitator_schedules_a_course_a_member_joins_by_code_and_is_marked_p
 
     # 1. The facilitator signs in on a phone and creates a structured group from the curriculum.
     staff = open_page(360, 780)
-    sign_in(staff, live_server.url, facilitator.email)
+    sign_in(staff, live_server.url, facilitator.email, second_factor=True)
     staff.get_by_role("link", name="Facilitate groups").click()
     staff.get_by_role("heading", name=re.compile("^Facilitate groups")).wait_for()
     staff.get_by_role("link", name="Create a group", exact=True).click()

@@ -56,3 +56,9 @@ class Command(BaseCommand):
         for organisation, email in demo.demo_logins():
             self.stdout.write(f"  {email:<34} {organisation}")
         self.stdout.write("  (members member01 … member20, facilitators facilitator1 and facilitator2 in each)")
+        self.stdout.write("")
+        self.stdout.write(
+            "Leads, facilitators and the admin also need a code from an authenticator app. Add this setup key to "
+            f"one (time-based, 6 digits): {demo.DEMO_TOTP_SECRET}"
+        )
+        self.stdout.write(f"  or open/scan: {demo.demo_totp_url()}")
