@@ -377,6 +377,7 @@ class AuditEvent(models.Model):
         SESSION_APOLOGIES_TAKEN_BACK = "session_apologies_taken_back", _("Apologies for a session taken back")
         # Outcomes
         RESPONSES_VIEWED = "responses_viewed", _("Answers viewed")
+        EVALUATION_VIEWED = "evaluation_viewed", _("Evaluation figures viewed")
         RESPONSES_IMPORTED = "responses_imported", _("Answers imported")
         MEASUREMENT_PLAN_CREATED = "measurement_plan_created", _("Measurement plan created")
         PLAN_TIME_POINT_ADDED = "plan_time_point_added", _("Time point added to a plan")

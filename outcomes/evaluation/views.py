@@ -21,6 +21,8 @@ from outcomes.evaluation.report import is_hidden, visible_comparisons
 from outcomes.evaluation.summary import summary_tables
 from outcomes.instruments import registry
 from outcomes.models import CohortDimension, CohortState, TimePoint
+from peersupport import audit
+from peersupport.models import AuditEvent
 from peersupport.permissions import Perm, organisation_for
 
 TIME_ORDER = {tp: i for i, tp in enumerate(TimePoint.values)}
@@ -90,6 +92,14 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     context["k"] = tables.k
     if cohort is None:
         return render(request, "outcomes/evaluation.html", context)
+    audit.record(
+        AuditEvent.Action.EVALUATION_VIEWED,
+        actor=request.user,
+        organisation=organisation,
+        obj=cohort,
+        request=request,
+        cohort=f"{cohort.dimension}:{cohort.value}",
+    )
 
     titles = {code: defn.title for (code, _v), defn in registry.installed().items()}
     outcomes = defaultdict(list)

@@ -18,6 +18,8 @@ from outcomes.instruments.text import questionnaire_for
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires import risk, selectors
 from outcomes.questionnaires.responses import AnswerError, answers_save, confirm_skips, response_submit, unanswered
+from peersupport import audit
+from peersupport.models import AuditEvent
 from peersupport.views import consent_required
 
 
@@ -207,6 +209,16 @@ def alert_detail(request: HttpRequest, slug: str, alert_id: int) -> HttpResponse
     alert = risk.alerts_visible_to(request.user, organisation).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such alert.")
+    # The page shows the answer that raised it: a staff member's view of a member's answers.
+    audit.record(
+        AuditEvent.Action.RESPONSES_VIEWED,
+        actor=request.user,
+        organisation=organisation,
+        obj=alert.response,
+        request=request,
+        member_id=alert.member_id,
+        via="alert",
+    )
     return render(
         request,
         "outcomes/alert.html",
