@@ -73,11 +73,13 @@ GROUPS = [
         format=GroupFormat.STRUCTURED,
         facilitation=Facilitation.PEER_LED,
         delivery=Delivery.ONLINE,
-        capacity=6,
+        capacity=7,
         status=GroupStatus.RECRUITING,
         curriculum_kind=CurriculumKind.ANTI_STIGMA,
         facilitators=(2,),
-        active=(10, 11, 12, 13, 14, 15),
+        # member01 too: its baseline questionnaires are open from two weeks before the first session, so a demo
+        # member has something to answer on first sign-in.
+        active=(1, 10, 11, 12, 13, 14, 15),
         waiting=(16,),
         extra={"online_url": "https://meet.example.org/owning-my-story"},
     ),
@@ -120,6 +122,20 @@ GROUPS = [
         active=(4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 17, 18, 19),
         withdrawn=((5, WithdrawalReason.HEALTH, ""),),
         extra={"location": "Library meeting room"},
+    ),
+    DemoGroup(
+        # Finished at the same time as the spring course: its members' change beside the course's is the
+        # evaluation's structured-against-unstructured comparison.
+        name="Wednesday peer circle (spring season)",
+        description="The spring season of an open, peer-led sharing circle, finished some months ago.",
+        format=GroupFormat.UNSTRUCTURED,
+        facilitation=Facilitation.PEER_LED,
+        delivery=Delivery.IN_PERSON,
+        capacity=12,
+        status=GroupStatus.COMPLETED,
+        facilitators=(1,),
+        active=(1, 2, 3, 5, 9, 12, 17, 18, 19, 20),
+        extra={"location": "Community centre, room 1"},
     ),
 ]
 

@@ -1,8 +1,12 @@
-"""Measurement plans and the assessment lifecycle: create, open (and invite), remind once, expire.
+"""Measurement plans and the assessment lifecycle: create, open, expire; invite and remind once.
 
-``assessments_advance`` is run periodically by Celery beat. It looks at the
-current state every time: nothing is sent for an assessment already completed
-or expired, nor to a member who has withdrawn consent or left the group.
+Whether an assessment is open or expired follows from its window and the clock: ``assessments_refresh_*``
+bring one member's or some groups' assessments to what the clock says when their pages load, so what a member
+sees never waits for a job. They are idempotent, write only what changed and send nothing.
+``assessments_advance``, run periodically (Celery beat, or the development server's scheduler), refreshes
+every assessment the same way and then sends what is due: one invitation per open assessment and one
+reminder. It looks at the current state every time: nothing is sent for an assessment already completed or
+expired, nor to a member who has withdrawn consent or left the group.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +26,7 @@ from django.utils.translation import gettext as _
 from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.models import Anchor, Assessment, AssessmentStatus, MeasurementPlan, PlanTimePoint
 from peersupport.mail import queue_email
+from peersupport.models import Organisation, User
 from peersupport.selectors import consent_is_active
 from sessions.models import SessionStatus
 
@@ -114,6 +119,87 @@ def _send(assessment: Assessment, *, template: str, subject: str) -> None:
     queue_email(subject=subject, body=render_to_string(template, context), to=[assessment.membership.user.email])
 
 
+def _planned_groups() -> QuerySet[SupportGroup]:
+    return SupportGroup.objects.filter(
+        Q(measurement_plans__isnull=False) | Q(curriculum__measurement_plans__isnull=False)
+    ).values("pk")
+
+
+@dataclass
+class RefreshReport:
+    created: int = 0
+    opened: int = 0
+    expired: int = 0
+
+
+def _refresh(
+    memberships: QuerySet[Membership], assessments: QuerySet[Assessment], *, now: dt.datetime
+) -> RefreshReport:
+    """Create the missing assessments of ``memberships`` (collecting ones of planned groups), then bring
+    ``assessments`` to their state at ``now``: an upcoming one's window is recomputed from the current plan (a plan
+    change reaches only these) and it opens (taking the plan's instruments) or expires; an open one whose window
+    has closed expires. Each change is a conditional UPDATE (``status`` still what was read), so a page load and
+    the job at the same moment change a row once. Nothing is written when nothing changes."""
+    report = RefreshReport()
+    for membership in memberships.filter(group__in=_planned_groups(), status__in=COLLECTING_STATUSES).select_related(
+        "group"
+    ):
+        report.created += assessments_ensure(membership)
+
+    upcoming = list(
+        assessments.filter(status=AssessmentStatus.UPCOMING, plan_time_point__isnull=False)
+        .select_related("membership", "plan_time_point")
+        .prefetch_related("plan_time_point__instruments")
+    )
+    anchors = group_anchors({a.membership.group_id for a in upcoming}) if upcoming else {}
+    for assessment in upcoming:
+        time_point = assessment.plan_time_point
+        opens_at, closes_at = window_for(
+            time_point, membership=assessment.membership, anchors=anchors[assessment.membership.group_id]
+        )
+        still_upcoming = Assessment.objects.filter(pk=assessment.pk, status=AssessmentStatus.UPCOMING)
+        if opens_at is None or now < opens_at:
+            if (opens_at, closes_at) != (assessment.opens_at, assessment.closes_at):
+                still_upcoming.update(opens_at=opens_at, closes_at=closes_at)
+        elif now >= closes_at:
+            report.expired += still_upcoming.update(
+                opens_at=opens_at, closes_at=closes_at, status=AssessmentStatus.EXPIRED
+            )
+        else:
+            instruments = [[i.instrument_code, i.instrument_version] for i in time_point.instruments.all()]
+            report.opened += still_upcoming.update(
+                opens_at=opens_at, closes_at=closes_at, status=AssessmentStatus.OPEN, instruments=instruments
+            )
+
+    closed = list(assessments.filter(status=AssessmentStatus.OPEN, closes_at__lte=now).values_list("pk", flat=True))
+    if closed:  # looked for first: on SQLite even an UPDATE that matches nothing takes the write lock
+        report.expired += Assessment.objects.filter(pk__in=closed, status=AssessmentStatus.OPEN).update(
+            status=AssessmentStatus.EXPIRED
+        )
+    return report
+
+
+def assessments_refresh_for_member(
+    user: User, organisation: Organisation | None = None, *, now: dt.datetime | None = None
+) -> RefreshReport:
+    """A member's assessments (in ``organisation``, or everywhere) as the clock says now. For their pages."""
+    memberships = Membership.objects.filter(user=user)
+    assessments = Assessment.objects.filter(membership__user=user)
+    if organisation is not None:
+        memberships = memberships.filter(group__organisation=organisation)
+        assessments = assessments.filter(membership__group__organisation=organisation)
+    return _refresh(memberships, assessments, now=now or timezone.now())
+
+
+def assessments_refresh_for_groups(groups: QuerySet[SupportGroup], *, now: dt.datetime | None = None) -> RefreshReport:
+    """The assessments of every member of ``groups`` as the clock says now. For staff pages about those groups."""
+    return _refresh(
+        Membership.objects.filter(group__in=groups),
+        Assessment.objects.filter(membership__group__in=groups),
+        now=now or timezone.now(),
+    )
+
+
 @dataclass
 class AdvanceReport:
     created: int = 0
@@ -125,85 +211,43 @@ class AdvanceReport:
 
 
 def assessments_advance(*, now: dt.datetime | None = None) -> AdvanceReport:
-    """One pass of the lifecycle over every assessment that may need it."""
+    """One pass over every assessment: refresh every state, then send what is due (invitations, reminders)."""
     now = now or timezone.now()
-    report = AdvanceReport()
+    refreshed = _refresh(Membership.objects.all(), Assessment.objects.all(), now=now)
+    report = AdvanceReport(created=refreshed.created, opened=refreshed.opened, expired=refreshed.expired)
 
-    # 1. Memberships that became active without their assessments (a lost message, a new plan).
-    planned_groups = SupportGroup.objects.filter(
-        Q(measurement_plans__isnull=False) | Q(curriculum__measurement_plans__isnull=False)
-    ).values("pk")
-    for membership in Membership.objects.filter(
-        group__in=planned_groups, status__in=COLLECTING_STATUSES
-    ).select_related("group"):
-        report.created += assessments_ensure(membership)
-
-    # 2. Upcoming: recompute the window from the current plan (a plan change reaches only these), then open or expire.
-    upcoming = Assessment.objects.filter(status=AssessmentStatus.UPCOMING).select_related(
-        "membership__group__organisation", "membership__user", "plan_time_point"
+    open_now = (
+        Assessment.objects.filter(status=AssessmentStatus.OPEN)
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
+        .select_related("membership__group__organisation", "membership__user")
     )
-    anchors = group_anchors(upcoming.values("membership__group_id"))
-    for assessment in upcoming:
-        time_point = assessment.plan_time_point
-        if time_point is None:
+    # Invitations: once per open assessment, whoever opened it (a page load or this job). A member who has
+    # started answering already knows: they are counted as invited, so the reminder still comes.
+    for assessment in open_now.filter(invited_at__isnull=True):
+        if not _may_collect(assessment):
+            report.skipped.append(assessment.pk)
             continue
-        opens_at, closes_at = window_for(
-            time_point, membership=assessment.membership, anchors=anchors[assessment.membership.group_id]
-        )
         with transaction.atomic():
-            locked = Assessment.objects.select_for_update().filter(pk=assessment.pk, status=AssessmentStatus.UPCOMING)
-            if not locked.exists():
+            if not Assessment.objects.filter(pk=assessment.pk, invited_at__isnull=True).update(invited_at=now):
+                continue  # another run invited it meanwhile
+            if assessment.responses.exists():
                 continue
-            assessment.opens_at, assessment.closes_at = opens_at, closes_at
-            if opens_at is None or now < opens_at:
-                locked.update(opens_at=opens_at, closes_at=closes_at)
-                continue
-            if now >= closes_at:
-                locked.update(opens_at=opens_at, closes_at=closes_at, status=AssessmentStatus.EXPIRED)
-                report.expired += 1
-                continue
-            instruments = [[i.instrument_code, i.instrument_version] for i in time_point.instruments.all()]
-            may_collect = _may_collect(assessment)
-            locked.update(
-                opens_at=opens_at,
-                closes_at=closes_at,
-                status=AssessmentStatus.OPEN,
-                instruments=instruments,
-                invited_at=now if may_collect else None,
+            _send(
+                assessment,
+                template="outcomes/email/assessment_invitation.txt",
+                subject=_("Your questionnaires are ready"),
             )
-            report.opened += 1
-            if may_collect:
-                _send(
-                    assessment,
-                    template="outcomes/email/assessment_invitation.txt",
-                    subject=_("Your questionnaires are ready"),
-                )
-                report.invited += 1
-            else:
-                report.skipped.append(assessment.pk)
+            report.invited += 1
 
-    # 3. Open: expire when the window has closed; otherwise remind once.
-    for assessment in Assessment.objects.filter(status=AssessmentStatus.OPEN).select_related(
-        "membership__group__organisation", "membership__user"
-    ):
+    # Reminders: once, REMINDER_AFTER the invitation, while it is still open.
+    due = open_now.filter(reminded_at__isnull=True, invited_at__isnull=False, invited_at__lte=now - REMINDER_AFTER)
+    for assessment in due:
+        if not _may_collect(assessment):
+            continue
         with transaction.atomic():
-            locked = Assessment.objects.select_for_update().filter(pk=assessment.pk, status=AssessmentStatus.OPEN)
-            if not locked.exists():
-                continue
-            if assessment.closes_at is not None and now >= assessment.closes_at:
-                locked.update(status=AssessmentStatus.EXPIRED)
-                report.expired += 1
-                continue
-            due_reminder = (
-                assessment.reminded_at is None
-                and assessment.invited_at is not None
-                and now - assessment.invited_at >= REMINDER_AFTER
-            )
-            if (
-                due_reminder
-                and _may_collect(assessment)
-                and locked.filter(reminded_at__isnull=True).update(reminded_at=now)
-            ):
+            if Assessment.objects.filter(
+                pk=assessment.pk, status=AssessmentStatus.OPEN, reminded_at__isnull=True
+            ).update(reminded_at=now):
                 _send(
                     assessment,
                     template="outcomes/email/assessment_reminder.txt",

@@ -16,7 +16,7 @@ from outcomes import charts
 from outcomes.instruments import registry
 from outcomes.instruments.text import questionnaire_for
 from outcomes.models import AssessmentStatus
-from outcomes.questionnaires import risk, selectors
+from outcomes.questionnaires import lifecycle, risk, selectors
 from outcomes.questionnaires.responses import AnswerError, answers_save, confirm_skips, response_submit, unanswered
 from peersupport import audit
 from peersupport.models import AuditEvent
@@ -24,6 +24,7 @@ from peersupport.views import consent_required
 
 
 def _assessment_or_404(request: HttpRequest, organisation, assessment_id: int):
+    lifecycle.assessments_refresh_for_member(request.user, organisation)  # open or closed as the clock says now
     assessment = selectors.member_assessment(request.user, organisation, assessment_id)
     if assessment is None:
         raise Http404("No such questionnaire.")
@@ -38,6 +39,7 @@ def _progress(assessment) -> tuple[list[tuple[str, int]], set[str]]:
 
 @consent_required
 def questionnaire_list(request: HttpRequest, organisation) -> HttpResponse:
+    lifecycle.assessments_refresh_for_member(request.user, organisation)
     assessments = selectors.assessments_for_member(request.user, organisation)
     return render(
         request, "outcomes/questionnaire_list.html", {"organisation": organisation, "assessments": assessments}
@@ -191,12 +193,14 @@ def my_answers(request: HttpRequest, organisation, response_id: int) -> HttpResp
 def completion(request: HttpRequest, slug: str) -> HttpResponse:
     """Who is due, done or overdue, and open risk alerts: never answers or scores."""
     organisation = staff_organisation(request, slug)
+    groups = groups_managed_by(request.user, organisation)
+    lifecycle.assessments_refresh_for_groups(groups)
     return render(
         request,
         "outcomes/completion.html",
         {
             "organisation": organisation,
-            "rows": selectors.completion_for_groups(groups_managed_by(request.user, organisation)),
+            "rows": selectors.completion_for_groups(groups),
             "alerts": risk.open_alerts_for(request.user, organisation),
         },
     )

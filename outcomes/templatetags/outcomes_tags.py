@@ -1,6 +1,7 @@
 from django import template
 
 from outcomes.models import AssessmentStatus
+from outcomes.questionnaires.lifecycle import assessments_refresh_for_member
 from outcomes.questionnaires.risk import open_alerts_for
 from outcomes.questionnaires.selectors import assessments_for_member
 
@@ -18,8 +19,10 @@ def get_item(mapping, key):
 
 @register.inclusion_tag("outcomes/_member_questionnaires.html", takes_context=True)
 def member_questionnaires(context, organisation):
-    """The member's open questionnaires, for their dashboard."""
+    """The member's open questionnaires, for their dashboard: brought to what the clock says first (a
+    questionnaire whose window opened since the last job run is open here), as the questionnaire pages do."""
     user = context["request"].user
+    assessments_refresh_for_member(user, organisation)
     open_ones = [a for a in assessments_for_member(user, organisation) if a.status == AssessmentStatus.OPEN]
     return {"organisation": organisation, "open_assessments": open_ones}
 
