@@ -138,6 +138,14 @@ def autosave(request: HttpRequest, organisation, assessment_id: int, code: str) 
         raise Http404("No such questionnaire in this set.")
     defn = registry.get(code, versions[code])
     raw = {key: request.POST[key] for key in request.POST if key != "csrfmiddlewaretoken"}
+    unknown = sorted(set(raw) - {i.key for i in defn.items})
+    if unknown or not raw:  # nothing to save, or something that is not a question here: refuse it all
+        message = (
+            _("Nothing saved: no answers were sent.")
+            if not raw
+            else _("Nothing saved: %(keys)s is not a question of this questionnaire.") % {"keys": ", ".join(unknown)}
+        )
+        return JsonResponse({"saved": False, "errors": {"": message}}, status=400)
     try:
         answers_save(assessment=item, defn=defn, raw=raw)
     except AnswerError as exc:

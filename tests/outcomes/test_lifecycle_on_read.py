@@ -124,3 +124,19 @@ def test_refreshing_another_organisations_groups_touches_nothing_of_this_one(mem
     person(other_group.organisation, RoleKind.LEAD)
     assessments_refresh_for_groups(type(other_group).objects.filter(pk=other_group.pk))
     assert not Assessment.objects.filter(membership=membership).exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"nonsense": "1"}, {"q1": "1", "skips_ok": "1"}, {}],
+    ids=["only unknown keys", "an unknown key beside an answer", "nothing"],
+)
+def test_autosave_refuses_a_body_that_is_not_only_answers_with_400_and_saves_nothing(client, member, body):
+    group, _f, membership = member
+    dashboard(client, membership)
+    baseline = membership.assessments.get(time_point="baseline")
+    autosave = reverse("outcomes:autosave", args=[group.organisation.slug, baseline.pk, "phq9"])
+    response = client.post(autosave, body)
+    assert response.status_code == 400
+    assert response.json()["saved"] is False and "Nothing saved" in response.json()["errors"][""]
+    assert not baseline.responses.exists()
