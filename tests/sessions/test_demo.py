@@ -106,14 +106,14 @@ def test_after_seed_demo_the_schedulers_first_reminder_run_emails_the_members_of
         assert first is not None and first.starts_at - now <= REMINDER_AHEAD
     mailoutbox.clear()
     assert scheduler.run_job("sessions.tasks.send_session_reminders")
-    reminders = [m for m in mailoutbox if "Reminder:" in m.subject]
+    # Other demo groups may meet within the day too (their weekday follows their id): those reminders go as well.
+    reminders = [m for m in mailoutbox if f"Reminder: {demo.MEETS_SOON}" in m.subject]
     expected = set(
         Membership.objects.filter(group__name=demo.MEETS_SOON, status=MembershipStatus.ACTIVE).values_list(
             "user__email", flat=True
         )
     )
-    assert expected and {m.to[0] for m in reminders} == expected
-    assert all(demo.MEETS_SOON in m.subject for m in reminders)
+    assert expected and sorted(m.to[0] for m in reminders) == sorted(expected)
 
 
 @pytest.mark.parametrize(
