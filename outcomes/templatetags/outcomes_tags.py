@@ -1,5 +1,6 @@
 from django import template
 
+from outcomes.instruments import registry
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires.lifecycle import assessments_refresh_for_member
 from outcomes.questionnaires.risk import open_alerts_for
@@ -15,6 +16,16 @@ def get_item(mapping, key):
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def instrument_title(code: str, version: int | None = None) -> str:
+    """An instrument's title (its newest version's when ``version`` is not given) for a person to read; the code
+    itself only for an instrument that is not installed."""
+    try:
+        return (registry.get(code, version) if version is not None else registry.latest(code)).title
+    except LookupError:
+        return code
 
 
 @register.inclusion_tag("outcomes/_member_questionnaires.html", takes_context=True)

@@ -98,6 +98,9 @@ def test_a_lead_builds_a_plan_and_bad_windows_are_refused(client, lead_and_group
     )
     tp = PlanTimePoint.objects.get()
     assert [str(i) for i in tp.instruments.all()] == ["phq9@1", "gad7@1"]
+    page = client.get(url).content.decode()
+    assert "Generalized Anxiety Disorder Assessment (GAD-7)" in page  # names a lead reads, not codes
+    assert "gad7@1" not in page.split("Add a time point")[0]
 
 
 def test_a_lead_imports_a_file_on_the_page_and_sees_every_rejected_row(client, lead_and_group):
