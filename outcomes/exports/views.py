@@ -6,6 +6,7 @@ else gets 404, so the organisation's existence is not confirmed.
 
 from __future__ import annotations
 
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
@@ -35,6 +36,9 @@ from peersupport.models import AuditEvent, Organisation
 from peersupport.permissions import Perm, organisation_for
 
 CSV_TYPE = "text/csv; charset=utf-8"
+# Every CSV starts with a UTF-8 byte-order mark: Excel on Windows reads a CSV without one in the machine's
+# legacy code page and garbles "–", "é" and the like. Other readers skip it (Python: encoding="utf-8-sig").
+BOM = "\ufeff"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -77,7 +81,7 @@ def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     tables = summary_tables(organisation)
     rows = [{**row, "design": DESIGN} for row in summary_rows(tables)]
     _audit(request, organisation, "summary_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(csv_text((*SUMMARY_COLUMNS, "design"), rows), content_type=CSV_TYPE)
+    response = HttpResponse(BOM + csv_text((*SUMMARY_COLUMNS, "design"), rows), content_type=CSV_TYPE)
     return _download(response, organisation, "summary", "csv")
 
 
@@ -120,7 +124,7 @@ def meta_analysis_csv(request: HttpRequest, slug: str) -> HttpResponse:
     tables = summary_tables(organisation)
     rows = [{**row, "design": DESIGN} for row in meta_analysis_rows(tables)]
     _audit(request, organisation, "meta_analysis_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(csv_text((*META_COLUMNS, "design"), rows), content_type=CSV_TYPE)
+    response = HttpResponse(BOM + csv_text((*META_COLUMNS, "design"), rows), content_type=CSV_TYPE)
     return _download(response, organisation, "meta-analysis", "csv")
 
 
@@ -131,7 +135,9 @@ def items_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     # Recorded before the first byte, so a download cut short is on the trail too. The number of
     # item rows is only known once the stream ends; the number of responses it covers is known now.
     _audit(request, organisation, "items_csv", rows=None, responses=submitted_responses(organisation).count())
-    response = StreamingHttpResponse(csv_stream(ITEM_COLUMNS, item_rows(organisation)), content_type=CSV_TYPE)
+    response = StreamingHttpResponse(
+        chain([BOM], csv_stream(ITEM_COLUMNS, item_rows(organisation))), content_type=CSV_TYPE
+    )
     response["X-Accel-Buffering"] = "no"  # let a proxy pass chunks on instead of buffering the whole file
     return _download(response, organisation, "items", "csv")
 
@@ -142,5 +148,5 @@ def dictionary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = _export_org(request, slug)
     rows = dictionary_rows()
     _audit(request, organisation, "dictionary_csv", rows=len(rows))
-    response = HttpResponse(csv_text(DICTIONARY_COLUMNS, rows), content_type=CSV_TYPE)
+    response = HttpResponse(BOM + csv_text(DICTIONARY_COLUMNS, rows), content_type=CSV_TYPE)
     return _download(response, organisation, "data-dictionary", "csv")

@@ -71,7 +71,7 @@ def download(client, user, name, org) -> bytes:
 
 
 def read_csv(content: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 @pytest.fixture

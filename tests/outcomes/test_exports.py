@@ -174,7 +174,7 @@ def download(client, user, name, org) -> bytes:
 
 
 def read_csv(content: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 # --- who may export -----------------------------------------------------------------------------
@@ -545,3 +545,10 @@ def test_the_exports_page_lists_every_download_says_the_item_export_streams_and_
     assert 'name="viewport"' in html
     assert "<script>" not in html and "<style" not in html and ' style="' not in html
     assert "Content-Security-Policy" in response.headers
+
+
+@pytest.mark.parametrize("name", [n for n in DOWNLOADS if n.endswith("_csv")])
+def test_every_csv_starts_with_a_utf8_byte_order_mark_so_excel_reads_dashes_and_accents(client, service, name):
+    content = download(client, service["lead"], name, service["org"])
+    assert content.startswith(b"\xef\xbb\xbf") and content[3:4] != b"\xef"  # one mark, then the header
+    assert next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[0] != ""

@@ -365,7 +365,7 @@ def test_a_suppressed_count_cannot_be_recovered_by_subtracting_one_periods_n_fro
     recompute.recompute_all(organisation_id=org.id)
     lead = person(org, RoleKind.LEAD)
     client.force_login(lead)
-    content = client.get(reverse("outcomes:export_summary_csv", args=[org.slug])).content.decode()
+    content = client.get(reverse("outcomes:export_summary_csv", args=[org.slug])).content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))
     period_rows = {r["cohort_value"]: r for r in rows if r["table"] == "outcome" and r["cohort_dimension"] == "period"}
     assert set(period_rows) == {"2025Q1-2025Q1", "2025Q1-2025Q2", "2025Q2-2025Q4"}
