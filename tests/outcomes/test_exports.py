@@ -521,7 +521,9 @@ def test_the_data_dictionary_describes_every_column_and_item_without_licensed_wo
         ("outcomes:export_meta_analysis_csv", "meta_analysis"),
         ("outcomes:export_summary_csv", "summary"),
     ):
-        header = next(csv.reader(io.StringIO(download(client, service["lead"], name, service["org"]).decode())))
+        header = next(
+            csv.reader(io.StringIO(download(client, service["lead"], name, service["org"]).decode("utf-8-sig")))
+        )
         assert {(export, column) for column in header} <= described, export
     assert all(row["description"] for row in rows)
     items = {(row["instrument"], row["item_key"]): row for row in rows if row["section"] == "item"}
