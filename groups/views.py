@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from peersupport.pagination import page_of
 from peersupport.permissions import Perm, can, organisation_for
 from peersupport.selectors import consent_is_active
 from peersupport.views import consent_required
@@ -166,7 +167,7 @@ def group_list(request: HttpRequest, slug: str) -> HttpResponse:
         "groups/group_list.html",
         {
             "organisation": organisation,
-            "groups": selectors.groups_overview(request.user, organisation),
+            "groups": page_of(request, selectors.groups_overview(request.user, organisation)),
             "is_lead": is_lead(request.user, organisation),
         },
     )
@@ -415,7 +416,10 @@ def open_groups(request: HttpRequest, organisation) -> HttpResponse:
     return render(
         request,
         "groups/open_groups.html",
-        {"organisation": organisation, "groups": selectors.open_groups_for(request.user, organisation)},
+        {
+            "organisation": organisation,
+            "groups": page_of(request, selectors.open_groups_for(request.user, organisation)),
+        },
     )
 
 

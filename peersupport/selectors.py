@@ -57,7 +57,7 @@ def consent_is_active(*, user: User, organisation: Organisation) -> bool:
 
 
 def people_in(organisation: Organisation) -> QuerySet[Role]:
-    return Role.objects.filter(organisation=organisation).select_related("user").order_by("kind", "user__email")
+    return Role.objects.filter(organisation=organisation).select_related("user").order_by("kind", "user__email", "pk")
 
 
 def role_counts(organisation: Organisation) -> dict[str, int]:
@@ -84,4 +84,6 @@ def consented_member_count(organisation: Organisation) -> int:
 
 
 def pending_invitations(organisation: Organisation) -> QuerySet[Invitation]:
-    return organisation.invitations.filter(used_at__isnull=True, expires_at__gt=timezone.now()).order_by("-created_at")
+    return organisation.invitations.filter(used_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-created_at", "-pk"
+    )

@@ -261,6 +261,10 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # --- Internationalisation ---------------------------------------------------------
+# Rows per page on every list that grows with the service (groups, people, invitations, completion...):
+# peersupport.pagination reads it, so a page costs the same whatever the service's size.
+LIST_PAGE_SIZE = 50
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"

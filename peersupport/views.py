@@ -19,6 +19,7 @@ from . import health as health_checks
 from . import secondfactor, selectors, services
 from .forms import ConsentVersionForm, InvitationForm, OrganisationSettingsForm, ProfileForm
 from .models import Organisation, Role, RoleKind
+from .pagination import page_of
 from .permissions import Perm, organisation_for
 
 
@@ -94,8 +95,8 @@ def lead_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "organisation": organisation,
         "role_counts": selectors.role_counts(organisation),
         "consented_members": selectors.consented_member_count(organisation),
-        "people": selectors.people_in(organisation),
-        "invitations": selectors.pending_invitations(organisation),
+        "people": page_of(request, selectors.people_in(organisation), param="people"),
+        "invitations": page_of(request, selectors.pending_invitations(organisation), param="invitations"),
         "consent_versions": organisation.consent_versions.all()[:5],
         "current_consent": selectors.consent_current_version(organisation),
         "invitation_form": invitation_form,

@@ -6,6 +6,7 @@ from django import template
 
 from groups import selectors
 from groups.permissions import is_lead
+from peersupport.pagination import page_of
 
 register = template.Library()
 
@@ -30,6 +31,8 @@ def staff_groups_section(context, organisation):
     return {
         "request": context["request"],
         "organisation": organisation,
-        "groups": list(selectors.groups_overview(user, organisation)),
+        "groups": page_of(context["request"], selectors.groups_overview(user, organisation), param="groups"),
+        "page_param": "groups",
+        "page_anchor": "staff-groups-heading",
         "is_lead": is_lead(user, organisation),
     }
