@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from .models import ConsentDecision, ConsentVersion, Invitation, Organisation, Role, RoleKind, User
@@ -68,19 +68,25 @@ def role_counts(organisation: Organisation) -> dict[str, int]:
 
 
 def consented_member_count(organisation: Organisation) -> int:
-    """Members whose latest consent decision accepts the current version."""
+    """Members whose latest consent decision in the organisation accepts the current version.
+
+    Counted by the database (each member's latest decision by a subquery on the ``(user, -at)`` index): a
+    dashboard costs the same at 20 members and 10,000.
+    """
     current = consent_current_version(organisation)
     if current is None:
         return 0
-    member_ids = Role.objects.filter(organisation=organisation, kind=RoleKind.MEMBER).values("user_id")
-    latest: dict[int, ConsentDecision] = {}
-    for decision in ConsentDecision.objects.filter(
-        consent_version__organisation=organisation, user_id__in=member_ids
-    ).order_by("user_id", "at", "id"):
-        latest[decision.user_id] = decision
-    return sum(
-        1 for d in latest.values() if d.action == ConsentDecision.Action.GIVEN and d.consent_version_id == current.pk
+    latest = ConsentDecision.objects.filter(
+        user=OuterRef("user_id"), consent_version__organisation=organisation
+    ).order_by("-at", "-id")
+    latest_ids = (
+        Role.objects.filter(organisation=organisation, kind=RoleKind.MEMBER)
+        .annotate(latest_id=Subquery(latest.values("pk")[:1]))
+        .values("latest_id")
     )
+    return ConsentDecision.objects.filter(
+        pk__in=latest_ids, action=ConsentDecision.Action.GIVEN, consent_version=current
+    ).count()
 
 
 def pending_invitations(organisation: Organisation) -> QuerySet[Invitation]:
