@@ -609,14 +609,14 @@ def copy_groups(rng, clock: Clock, org: Organisation, groups: Groups, members: M
                    "structured" if st else "unstructured", fa, de, au, max(12, sz + 2), "Europe/London",
                    "Community centre" if de in ("in_person", "blended") else "",
                    "https://meet.example.org/bench" if de in ("online", "blended") else "",
-                   "0800 000 000" if de == "telephone" else "", status, i % 3 == 0, f"BX{i + 1:09d}", org.lead,
-                   created[i])  # fmt: skip
+                   "0800 000 000" if de == "telephone" else "", status, i % 3 == 0, False, f"BX{i + 1:09d}",
+                   org.lead, created[i])  # fmt: skip
 
     counts["groups"] = copy_rows(
         SupportGroup,
         ["id", "organisation_id", "name", "description", "curriculum_id", "format", "facilitation", "delivery",
          "audience", "capacity", "time_zone", "location", "online_url", "phone_details", "status",
-         "open_to_requests", "enrolment_code", "created_by_id", "created_at"],
+         "open_to_requests", "listed_publicly", "enrolment_code", "created_by_id", "created_at"],
         group_rows(),
     )  # fmt: skip
 
