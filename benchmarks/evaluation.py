@@ -550,15 +550,15 @@ def copy_people(rng, clock: Clock, org: Organisation, groups: Groups, members: M
     def users():
         for i, b in enumerate(birth.tolist()):
             yield (i + 1, "!bench", None, False, f"member{i + 1}@bench.example", f"Member {i + 1}", b or None,
-                   "en", "Europe/London", False, True, since[i])  # fmt: skip
+                   "en", "Europe/London", False, True, since[i], False)  # fmt: skip
         for k, (pk, login, name, _kind) in enumerate(staff):
             yield (pk, "!bench", None, False, f"{login}@bench.example", name, None, "en", "Europe/London", False, True,
-                   since[N + k])  # fmt: skip
+                   since[N + k], False)  # fmt: skip
 
     counts["users"] = copy_rows(
         User,
         ["id", "password", "last_login", "is_superuser", "email", "display_name", "year_of_birth",
-         "preferred_language", "time_zone", "is_staff", "is_active", "date_joined"],
+         "preferred_language", "time_zone", "is_staff", "is_active", "date_joined", "name_on_public_pages"],
         users(),
     )  # fmt: skip
 
