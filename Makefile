@@ -11,7 +11,7 @@ PORT ?= 8000
 # Links in e-mails point at the server make run starts, unless SITE_URL says otherwise.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: help run test test-e2e lint format worker beat migrate seed bench clean
+.PHONY: help run test test-e2e lint format worker beat migrate seed bench bench-load clean
 
 help:
 	@echo "make run       serve the demo site on http://$(HOST):$(PORT) (SQLite, in-process tasks)"
@@ -21,6 +21,7 @@ help:
 	@echo "make worker    a Celery worker (needs REDIS_URL)"
 	@echo "make beat      Celery beat, the periodic jobs (needs REDIS_URL)"
 	@echo "make bench     the evaluation scale benchmark (needs DATABASE_URL to a scratch PostgreSQL database)"
+	@echo "make bench-load  50 people at once against gunicorn + PostgreSQL + Redis + a worker (locust; DATABASE_URL, REDIS_URL)"
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11, python3.12 or python3.13 on PATH)."; exit 1; }
@@ -69,6 +70,10 @@ beat: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	@test -n "$$DATABASE_URL" || { echo "make bench needs PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench make bench"; exit 1; }
 	$(PY) benchmarks/evaluation.py $(BENCH_ARGS)
+
+bench-load: $(VENV)/.installed-dev
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make bench-load needs PostgreSQL and Redis: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load REDIS_URL=redis://127.0.0.1:6379/9 make bench-load"; exit 1; }
+	$(PY) benchmarks/load/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
