@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -136,16 +137,25 @@ class CompletionRow:
     state: str  # "done", "due", "overdue", "missed", "upcoming"
 
 
-def completion_for_groups(groups: QuerySet[SupportGroup]) -> list[CompletionRow]:
-    """Who is due, done or overdue in these groups. Never answers or scores: facilitators see completion only."""
-    now = timezone.now()
-    rows = []
-    assessments = (
+def completion_assessments(groups: QuerySet[SupportGroup]) -> QuerySet[Assessment]:
+    """The assessments of the completion page, by group, member and date (to the last tie, for paging)."""
+    return (
         Assessment.objects.filter(membership__group__in=groups)
         .exclude(membership__status=MembershipStatus.WITHDRAWN)
         .select_related("membership__user", "membership__group")
-        .order_by("membership__group__name", "membership__user__email", "created_at")
+        .order_by("membership__group__name", "membership__user__email", "created_at", "pk")
     )
+
+
+def completion_for_groups(groups: QuerySet[SupportGroup]) -> list[CompletionRow]:
+    """Who is due, done or overdue in these groups. Never answers or scores: facilitators see completion only."""
+    return completion_rows(completion_assessments(groups))
+
+
+def completion_rows(assessments: Iterable[Assessment]) -> list[CompletionRow]:
+    """Each assessment with its state (done, missed, overdue, due or upcoming), e.g. for one page of them."""
+    now = timezone.now()
+    rows = []
     for assessment in assessments:
         if assessment.status == AssessmentStatus.COMPLETED:
             state = "done"

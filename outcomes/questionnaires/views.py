@@ -20,6 +20,7 @@ from outcomes.questionnaires import lifecycle, risk, selectors
 from outcomes.questionnaires.responses import AnswerError, answers_save, confirm_skips, response_submit, unanswered
 from peersupport import audit
 from peersupport.models import AuditEvent
+from peersupport.pagination import page_of
 from peersupport.views import consent_required
 
 
@@ -203,13 +204,15 @@ def completion(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = staff_organisation(request, slug)
     groups = groups_managed_by(request.user, organisation)
     lifecycle.assessments_refresh_for_groups(groups)
+    page = page_of(request, selectors.completion_assessments(groups))
     return render(
         request,
         "outcomes/completion.html",
         {
             "organisation": organisation,
-            "rows": selectors.completion_for_groups(groups),
-            "alerts": risk.open_alerts_for(request.user, organisation),
+            "page": page,
+            "rows": selectors.completion_rows(page),
+            "alerts": page_of(request, risk.open_alerts_for(request.user, organisation), param="alerts"),
         },
     )
 
