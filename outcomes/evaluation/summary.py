@@ -2,9 +2,10 @@
 
 Reads the aggregates (``OutcomeSummary``, ``ChangeSummary``, ``FlowSummary``, ``ComparisonSummary``) that
 ``outcomes.evaluation.recompute`` writes and returns them as rows of plain values, each
-hidden figure replaced by ``suppressed (<k)``. The summary CSV/XLSX and the
-meta-analysis CSV are written from the same rows, so every file of an export
-hides the same cells.
+hidden figure replaced by ``suppressed (<k)`` (a :class:`SuppressedText`, whose ``reason`` says whether
+it is about fewer than k people or hidden only so that a small one cannot be worked out; the page says
+which). The summary CSV/XLSX and the meta-analysis CSV are written from the same rows, so every file of an
+export hides the same cells.
 
 What is hidden (k = :func:`~outcomes.evaluation.disclosure.suppression.threshold_for`):
 
@@ -146,7 +147,7 @@ def _outcome_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
             **{name: getattr(s, name) for name in OUTCOME_STATS},
         }
         if s.pk in hidden or s.n < k:  # a statistic of fewer than k people, or of a protected cohort
-            _hide(row, OUTCOME_STATS, k)
+            _hide(row, OUTCOME_STATS, k, small=s.n < k)
         if s.pk in hidden:
             _hide(row, ("n",), k)
         rows.append(row)
@@ -161,10 +162,14 @@ def _with_absent_cohorts(figures: dict, cohorts: dict[int, _Cohort], present: se
     return figures
 
 
-def _hide(row: dict, names, k: int) -> None:
+def _hide(row: dict, names, k: int, *, small: bool | None = None) -> None:
+    """Hide these cells of the row. ``small`` says whether they are about fewer than k people; left out, each
+    cell is a count and is small when it is 1 to k − 1 (otherwise it is hidden to protect another)."""
     for name in names:
-        if row.get(name) not in (None, ""):
-            row[name] = suppressed(k)
+        value = row.get(name)
+        if value in (None, "") or (isinstance(value, str) and value.startswith("suppressed")):
+            continue  # nothing to hide, or hidden already (the first reason stands)
+        row[name] = suppressed(k, small=(0 < value < k) if small is None else small)
 
 
 # --- change rows --------------------------------------------------------------------------------
@@ -245,7 +250,7 @@ def _change_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
         pairs_hidden = (c.pk, "n_pairs") in hidden
         if pairs_hidden or c.n_pairs < k:
             # The completers' baseline SD can be the RCI's SD₁: a statistic of the same people.
-            _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k)
+            _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k, small=c.n_pairs < k)
         if pairs_hidden:
             _hide(row, ("n_pairs",), k)
         _hide(row, [name for name in CHANGE_COUNTS if (c.pk, name) in hidden], k)
@@ -364,9 +369,10 @@ def _flow_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
         counted = [name for name in FLOW_COLUMNS if (f.pk, name) in hidden]
         _hide(row, counted, k)
         if (f.pk, "dose_n") in hidden or f.dose_n < k:
-            _hide(row, ("dose_median", "dose_q1", "dose_q3", "dose_share_half"), k)
-        if (f.pk, "dose_half") in hidden:
-            _hide(row, ("dose_share_half",), k)
+            _hide(row, ("dose_median", "dose_q1", "dose_q3", "dose_share_half"), k, small=f.dose_n < k)
+        if (f.pk, "dose_half") in hidden:  # the share stands for a count: hidden for the reason that count is
+            half = round(f.dose_share_half * f.dose_n) if f.dose_share_half is not None else 0
+            _hide(row, ("dose_share_half",), k, small=0 < half < k)
         if (f.pk, "dose_n") in hidden:
             _hide(row, ("dose_n",), k)
         rows.append(row)
@@ -522,6 +528,19 @@ def summary_rows(tables: SummaryTables) -> list[dict]:
     ]
 
 
-def suppressed(k: int) -> str:
-    """The text of a figure hidden by disclosure control."""
-    return f"suppressed (<{k})"
+class SuppressedText(str):
+    """The text the exports write for a hidden figure, carrying which rule hid it in ``reason``:
+    ``"small"`` (about fewer than k people) or ``"complementary"`` (hidden so that another cannot be worked out).
+    """
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> SuppressedText:
+        value = super().__new__(cls, text)
+        value.reason = reason
+        return value
+
+
+def suppressed(k: int, *, small: bool = True) -> str:
+    """The text of a figure hidden by disclosure control (the same for both reasons; ``reason`` tells them apart)."""
+    return SuppressedText(f"suppressed (<{k})", "small" if small else "complementary")

@@ -17,6 +17,7 @@ from outcomes.evaluation.cohorts import MAX_PERIODS, PeriodLimitReached, period_
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.forms import PeriodForm
 from outcomes.evaluation.periods import Period
+from outcomes.evaluation.presentation import hidden_reason
 from outcomes.evaluation.report import is_hidden, visible_comparisons
 from outcomes.evaluation.summary import summary_tables
 from outcomes.instruments import registry
@@ -113,6 +114,7 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
                 "from_label": TIME_LABELS.get(r["from_time_point"], ""),
                 "to_label": TIME_LABELS.get(r["to_time_point"], ""),
                 "shown": not is_hidden(r["n_pairs"]),
+                "reason": hidden_reason(r["n_pairs"]) or hidden_reason(r["mean_change"]),
                 "counts_shown": not any(is_hidden(r[key]) for key in ("improved", "unchanged", "deteriorated")),
             }
         )
@@ -121,17 +123,19 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
         rows = sorted(outcomes[key], key=lambda r: TIME_ORDER.get(r["time_point"], 99))
         for r in rows:
             r["shown"] = not is_hidden(r["n"]) and not is_hidden(r["mean"]) and r["mean"] is not None
-        drawn = [r for r in rows if r["shown"]]
+            r["reason"] = hidden_reason(r["n"]) or hidden_reason(r["mean"])
         instruments.append(
             {
                 "code": key[0],
                 "scale": key[1],
                 "title": titles.get(key[0], key[0]),
                 "rows": rows,
+                # Every time point keeps its place; a hidden one is a gap, never a line across it.
                 "chart": series_chart(
-                    [(r["label"], r["mean"]) for r in drawn],
-                    intervals=[(r["ci_low"], r["ci_high"]) for r in drawn],
+                    [(r["label"], r["mean"] if r["shown"] else None) for r in rows],
+                    intervals=[(r["ci_low"], r["ci_high"]) if r["shown"] else (None, None) for r in rows],
                 ),
+                "lower_is_better": any(c["higher_is_better"] is False for c in changes.get(key, [])),
                 "chart_id": f"chart-{key[0]}-{key[1]}",
                 "changes": sorted(changes.get(key, []), key=lambda c: TIME_ORDER.get(c["to_time_point"], 99)),
             }

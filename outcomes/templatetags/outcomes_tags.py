@@ -1,6 +1,10 @@
 from django import template
 
+<<<<<<< HEAD
 from outcomes.instruments import registry
+=======
+from outcomes.evaluation import presentation
+>>>>>>> 0ca0eea (Evaluation page a lead can trust: a hidden cell says why (fewer than k people, or hidden so that another figure cannot be worked out; the exports' text is unchanged and carries the reason); a chart breaks its line at a hidden point and says so; x labels stay inside the chart; change tables split the reliable-change counts into columns, fit at 1280 px and keep the row label in view when they scroll; p below 0.001 printed as < 0.001; captions in plain words with the methods in a 'How these are computed' section; scrolling tables are focusable named regions (browser test on the demo data at 1280 and 360 px, axe clean))
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires.lifecycle import assessments_refresh_for_member
 from outcomes.questionnaires.risk import open_alerts_for
@@ -43,3 +47,27 @@ def staff_alerts(context, organisation):
     """Unacknowledged risk alerts of a facilitator's groups (a lead: all); shown until acknowledged."""
     user = context["request"].user
     return {"organisation": organisation, "alerts": list(open_alerts_for(user, organisation)[:20])}
+
+
+@register.simple_tag
+def figure(value, k, places=None):
+    """``{% figure value k 2 %}``: the number to ``places`` decimals, "—", or why disclosure control hid it."""
+    return presentation.figure(value, k, places)
+
+
+@register.simple_tag
+def p_value(value, k):
+    """``{% p_value p k %}``: "< 0.001" below 0.001, else three decimals; or why it is hidden."""
+    return presentation.p_value(value, k)
+
+
+@register.filter
+def hidden_reason(value):
+    """``"small"``, ``"complementary"`` or None (shown)."""
+    return presentation.hidden_reason(value)
+
+
+@register.simple_tag
+def hidden_why(reason, k):
+    """``{% hidden_why reason k %}``: the words for a reason ``hidden_reason`` gave."""
+    return presentation.hidden_text(reason, k)

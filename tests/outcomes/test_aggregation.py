@@ -355,7 +355,7 @@ def test_the_evaluation_page_suppresses_small_cohorts(client):
     recompute.recompute_all(organisation_id=group.organisation_id)
     client.force_login(person(group.organisation, RoleKind.LEAD))
     page = client.get(reverse("outcomes:evaluation", args=[group.organisation.slug])).content.decode()
-    assert "suppressed (fewer than 5)" in page
+    assert "Not shown: fewer than 5 people" in page
     assert "12.00" not in page and "15.00" not in page
 
 
