@@ -1,10 +1,7 @@
 from django import template
 
-<<<<<<< HEAD
-from outcomes.instruments import registry
-=======
 from outcomes.evaluation import presentation
->>>>>>> 0ca0eea (Evaluation page a lead can trust: a hidden cell says why (fewer than k people, or hidden so that another figure cannot be worked out; the exports' text is unchanged and carries the reason); a chart breaks its line at a hidden point and says so; x labels stay inside the chart; change tables split the reliable-change counts into columns, fit at 1280 px and keep the row label in view when they scroll; p below 0.001 printed as < 0.001; captions in plain words with the methods in a 'How these are computed' section; scrolling tables are focusable named regions (browser test on the demo data at 1280 and 360 px, axe clean))
+from outcomes.instruments import registry
 from outcomes.models import AssessmentStatus
 from outcomes.questionnaires.lifecycle import assessments_refresh_for_member
 from outcomes.questionnaires.risk import open_alerts_for
