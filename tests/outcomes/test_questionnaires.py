@@ -290,11 +290,22 @@ def test_another_member_cannot_open_or_answer_someone_elses_questionnaire(client
 
 def test_another_organisation_cannot_see_completion_or_acknowledge_alerts(client, setup):
     group, _f, membership, baseline = setup
-    stranger_group, stranger = facilitated_group()
-    client.force_login(stranger)
-    assert client.get(reverse("outcomes:completion", args=[group.organisation.slug])).status_code == 404
-    client.force_login(membership.user)
-    assert client.get(reverse("outcomes:completion", args=[group.organisation.slug])).status_code == 404
+    response = Response.objects.create(assessment=baseline, instrument_code="phq9", instrument_version=1)
+    alert = RiskAlert.objects.create(
+        response=response, rule="phq9_item9", organisation=group.organisation, group=group, member=membership.user
+    )
+    _stranger_group, stranger = facilitated_group()
+    stranger_lead = person(stranger.roles.get().organisation, RoleKind.LEAD)
+    for outsider in (stranger, stranger_lead, membership.user):
+        client.force_login(outsider)
+        assert client.get(reverse("outcomes:completion", args=[group.organisation.slug])).status_code == 404
+        url = reverse("outcomes:alert_acknowledge", args=[group.organisation.slug, alert.pk])
+        assert client.post(url, {"note": "Seen it."}).status_code == 404
+        # Their own organisation's URL with this alert's id finds nothing either.
+        own = reverse("outcomes:alert_acknowledge", args=[stranger.roles.get().organisation.slug, alert.pk])
+        assert client.post(own, {"note": "Seen it."}).status_code == 404
+    alert.refresh_from_db()
+    assert alert.status == "open" and alert.acknowledged_by is None
 
 
 def test_a_facilitator_of_another_group_does_not_see_its_members_or_alerts(client, setup):
