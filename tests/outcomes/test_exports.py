@@ -489,10 +489,21 @@ def test_the_threshold_is_the_organisations_own_but_never_below_the_minimum():
     assert threshold_for(org) == MIN_K
 
 
+def _hidden_cells(rows: list[dict]) -> dict[tuple, str]:
+    """(row number, column) → text of every hidden cell of the summary CSV."""
+    return {(i, column): value for i, row in enumerate(rows) for column, value in row.items() if "(<" in value}
+
+
 def test_a_higher_threshold_suppresses_more(client, service, monkeypatch):
+    at_default = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     monkeypatch.setattr("outcomes.evaluation.disclosure.suppression.DEFAULT_K", 10)
-    rows = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
-    whole_change = next(r for r in rows if r["table"] == "change" and r["cohort_dimension"] == "organisation")
+    at_ten = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
+    assert len(at_ten) == len(at_default)
+    hidden_default, hidden_ten = _hidden_cells(at_default), _hidden_cells(at_ten)
+    # Every cell hidden at the default is hidden at 10 too, more are, and each says which threshold hid it.
+    assert set(hidden_default) < set(hidden_ten)
+    assert set(hidden_ten.values()) == {"suppressed (<10)"} and set(hidden_default.values()) == {SUPPRESSED}
+    whole_change = next(r for r in at_ten if r["table"] == "change" and r["cohort_dimension"] == "organisation")
     assert whole_change["unchanged"] == "suppressed (<10)"
 
 
