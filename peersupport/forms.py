@@ -43,7 +43,14 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "year_of_birth", "preferred_language", "time_zone", "name_on_public_pages"]
+        fields = [
+            "display_name",
+            "year_of_birth",
+            "preferred_language",
+            "time_zone",
+            "safeguarding_contact",
+            "name_on_public_pages",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +79,7 @@ class OrganisationSettingsForm(forms.ModelForm):
             "alert_escalation_hours",
             "out_of_hours_contact_name",
             "out_of_hours_contact_email",
+            "member_contact_instructions",
             "require_second_factor_for_members",
         ]
         widgets = {

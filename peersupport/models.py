@@ -134,6 +134,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("preferred language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
+    safeguarding_contact = models.CharField(
+        _("how staff may reach you if an answer worries them"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Optional: a phone number, or another way. Only your group's facilitators and the service's leads see "
+            "it, and only on a risk alert about you."
+        ),
+    )
     name_on_public_pages = models.BooleanField(
         _("show my name on public pages"),
         default=False,
@@ -204,6 +213,14 @@ class Organisation(models.Model):
         _("out-of-hours contact's e-mail"),
         blank=True,
         help_text=_("Who is told of a risk alert still unacknowledged after twice the escalation time."),
+    )
+    member_contact_instructions = models.TextField(
+        _("how staff reach a member after a risk alert"),
+        blank=True,
+        help_text=_(
+            "Shown on a risk alert when the member has shared no way to reach them: e.g. where the service keeps "
+            "members' phone numbers, or who to call."
+        ),
     )
     require_second_factor_for_members = models.BooleanField(
         _("members need a second factor too"),

@@ -31,6 +31,10 @@ ALLOWED = {
     ("outcomes/questionnaires/lifecycle.py", "assessments_advance", "Assessment"): (
         "windows, expiry and reminders: the figures read completed assessments only, which a submit saves"
     ),
+    ("outcomes/questionnaires/lifecycle.py", "_refresh", "Assessment"): (
+        "a questionnaire's state as its window and the clock say, changed only if still as read: the figures read "
+        "completed assessments only, which a submit saves"
+    ),
 }
 
 

@@ -240,7 +240,10 @@ def _send_alert_email(message: OutboxMessage) -> None:
     )
     if alert is None:  # the alert is gone (its member's data were erased): nothing left to tell
         return
-    body = render_to_string("outcomes/email/risk_alert.txt", {"alert": alert})
+    path = reverse("outcomes:alert", args=[alert.organisation.slug, alert.pk])
+    body = render_to_string(
+        "outcomes/email/risk_alert.txt", {"alert": alert, "alert_url": f"{settings.SITE_URL}{path}"}
+    )
     EmailMessage(subject=_("Safeguarding: a member may need support now"), body=body, to=[message.payload["to"]]).send()
     RiskAlert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(notified_at=timezone.now())
 

@@ -147,11 +147,6 @@ def completion_assessments(groups: QuerySet[SupportGroup]) -> QuerySet[Assessmen
     )
 
 
-def completion_for_groups(groups: QuerySet[SupportGroup]) -> list[CompletionRow]:
-    """Who is due, done or overdue in these groups. Never answers or scores: facilitators see completion only."""
-    return completion_rows(completion_assessments(groups))
-
-
 def completion_rows(assessments: Iterable[Assessment]) -> list[CompletionRow]:
     """Each assessment with its state (done, missed, overdue, due or upcoming), e.g. for one page of them."""
     now = timezone.now()

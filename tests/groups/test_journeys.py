@@ -309,7 +309,7 @@ def test_the_demo_data_has_the_four_kinds_of_group_in_both_organisations():
     call_command("seed_demo", stdout=__import__("io").StringIO())
     for slug in ("northbridge", "riverside"):
         groups = {g.name: g for g in SupportGroup.objects.filter(organisation__slug=slug)}
-        assert len(groups) == 5  # the four kinds, and a finished run of the self-management course
+        assert len(groups) == 6  # the four kinds, a finished run of the course, and a finished circle
         finished = groups["Steering my own recovery (spring course)"]
         assert finished.status == "completed"
         assert finished.memberships.filter(status=MembershipStatus.COMPLETED).count() == 13

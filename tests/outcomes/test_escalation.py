@@ -192,3 +192,46 @@ def test_nobody_else_may_open_an_alerts_page(client, setup):
     for user in (membership.user, other_facilitator, outsider_lead, active_member(other_group).user):
         client.force_login(user)
         assert client.get(url).status_code == 404, user
+
+
+def test_an_alert_says_how_to_reach_the_member_with_what_they_shared_or_the_services_way(client, setup):
+    group, facilitator, membership, baseline = setup
+    alert = raise_alert(group, membership, baseline)
+    client.force_login(facilitator)
+    pages = [
+        reverse("outcomes:alert", args=[group.organisation.slug, alert.pk]),
+        reverse("outcomes:completion", args=[group.organisation.slug]),
+    ]
+    for url in pages:  # nothing shared, nothing said: the page says so and what to do
+        assert "the service has not said how staff reach members" in client.get(url).content.decode()
+
+    group.organisation.member_contact_instructions = "Phone numbers are in the case records; the duty line is 0100."
+    group.organisation.save()
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert "How this service reaches members:" in page and "the duty line is 0100." in page
+
+    membership.user.safeguarding_contact = "Text 07700 900123 after 6pm"
+    membership.user.save()
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert "shared by the member for this" in page and "Text 07700 900123 after 6pm" in page
+        assert "the duty line is 0100." not in page
+
+
+def test_a_member_shares_a_way_to_reach_them_on_their_profile(client):
+    member = active_member(facilitated_group()[0]).user
+    client.force_login(member)
+    page = client.get(reverse("profile")).content.decode()
+    assert "how staff may reach you if an answer worries them" in page.lower()
+    client.post(
+        reverse("profile"),
+        {
+            "display_name": "Sam",
+            "preferred_language": member.preferred_language,
+            "time_zone": member.time_zone,
+            "safeguarding_contact": "07700 900456",
+        },
+    )
+    member.refresh_from_db()
+    assert member.safeguarding_contact == "07700 900456"
