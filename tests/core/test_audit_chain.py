@@ -120,6 +120,7 @@ def test_deleting_a_user_keeps_a_stable_pseudonym_on_their_rows_and_the_chain_in
     assert "intact: 3 rows" in verify_output()
 
 
+@pytest.mark.integration
 def test_on_postgresql_the_database_refuses_update_and_delete_on_the_audit_table(real_stack, on_commit):
     rows = three_sealed_rows(on_commit)
     for statement in (

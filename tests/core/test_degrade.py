@@ -77,6 +77,7 @@ def test_failed_sign_ins_are_still_limited_while_redis_is_down_by_counters_in_th
     assert last.status_code != 302 and "_auth_user_id" not in client.session
 
 
+@pytest.mark.integration
 @pytest.mark.django_db
 def test_the_cache_goes_back_to_redis_when_it_answers(real_stack, caplog):
     from peersupport.cache import FailoverCache, _down_until
@@ -91,6 +92,7 @@ def test_the_cache_goes_back_to_redis_when_it_answers(real_stack, caplog):
     live.delete("degrade-test")
 
 
+@pytest.mark.integration
 def test_the_default_cache_is_redis_with_the_database_fallback_on_the_real_stack(real_stack):
     from peersupport.cache import FailoverCache
 
