@@ -165,8 +165,19 @@ def test_phq9_three_missing_items_give_no_score():
 # --------------------------------------------------------------------------- GAD-7
 
 
-@pytest.mark.parametrize(("total", "label"), [(4, "none"), (5, "mild"), (9, "mild"), (10, "moderate"), (15, "severe")])
+@pytest.mark.parametrize(
+    ("total", "label"),
+    [
+        (0, "below the mild cut-off"),
+        (4, "below the mild cut-off"),
+        (5, "mild"),
+        (9, "mild"),
+        (10, "moderate"),
+        (15, "severe"),
+    ],
+)
 def test_gad7_bands_at_cut_points_5_10_15(total, label):
+    # Spitzer et al. 2006 name bands from 5 up only: below 5 the label says so, naming no band the paper does not.
     values = [min(3, max(0, total - 3 * i)) for i in range(7)]
     assert score(defn("gad7"), answers_from(values)).bands["severity"] == label
 
