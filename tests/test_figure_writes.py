@@ -26,8 +26,14 @@ RELATED = {  # related managers that reach those models
 BYPASSING = {"update", "bulk_create", "bulk_update"}
 
 ALLOWED = {
-    ("sessions/services.py", "schedule_generate", "GroupSession"): "sends sessions_scheduled, which outcomes hears",
-    ("sessions/services.py", "attendance_record", "Attendance"): "sends register_saved, which outcomes hears",
+    ("sessions/services/schedules.py", "schedule_generate", "GroupSession"): (
+        "sends sessions_scheduled, which outcomes hears"
+    ),
+    (
+        "sessions/services/attendance.py",
+        "attendance_record",
+        "Attendance",
+    ): "sends register_saved, which outcomes hears",
     ("outcomes/questionnaires/lifecycle.py", "assessments_advance", "Assessment"): (
         "windows, expiry and reminders: the figures read completed assessments only, which a submit saves"
     ),

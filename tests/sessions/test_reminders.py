@@ -103,8 +103,8 @@ def test_a_member_reminded_in_another_run_concurrently_is_not_reminded_again(wor
     session = session_in(world.group, starts_in=dt.timedelta(hours=20))
     # As if a parallel run committed its row between our read and our write.
     with on_commit():
-        assert services._remind(session=session, user=world.active[0], now=timezone.now()) == 1
-        assert services._remind(session=session, user=world.active[0], now=timezone.now()) == 0
+        assert services.members._remind(session=session, user=world.active[0], now=timezone.now()) == 1
+        assert services.members._remind(session=session, user=world.active[0], now=timezone.now()) == 0
     assert len(mailoutbox) == 1
 
 
