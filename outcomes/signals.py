@@ -21,6 +21,8 @@
   (a delete in the admin, a cascade) is marked from those change rows by the
   next recompute of its organisation or the sweep
   (``aggregation.mark_changed_groups``); a deleted group's own cohort goes.
+- A lead's change of the organisation's suppression threshold k (``peersupport.signals.organisation_settings_changed``)
+  marks every cohort of the organisation stale: k decides what each table hides.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from django.dispatch import receiver
 
 from groups.models import Membership, MembershipEvent, MembershipStatus, SupportGroup
 from outcomes.evaluation import group_data
-from outcomes.evaluation.marking import forget_deleted_group, mark_stale_if_computed
+from outcomes.evaluation.marking import forget_deleted_group, mark_organisation_stale, mark_stale_if_computed
 from peersupport.jobs import enqueue
+from peersupport.models import Organisation
+from peersupport.signals import organisation_settings_changed
 from sessions.models import Attendance, GroupSession
 from sessions.signals import register_saved, sessions_scheduled
 
@@ -120,3 +124,10 @@ def group_data_of_deleted_group(sender, instance: SupportGroup, **kwargs) -> Non
     GroupDataChange.objects.filter(group_id=instance.pk).delete()
 
     forget_deleted_group(instance)
+
+
+@receiver(organisation_settings_changed, sender=Organisation)
+def figures_changed_by_threshold(sender, organisation: Organisation, changed: dict, **kwargs) -> None:
+    # k decides what every table hides: all of the organisation's figures are recomputed with the new one.
+    if "suppression_threshold" in changed:
+        mark_organisation_stale(organisation.pk)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import audit, services
 from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, OutboxMessage, Role, User
+from .signals import organisation_settings_changed
 
 # Staff changes in the admin are audited like the same change made on the site: one row per role granted or
 # removed, one per save of an organisation's or a user's settings naming each changed field (old and new).
@@ -97,6 +98,7 @@ class OrganisationAdmin(RoleAuditMixin, admin.ModelAdmin):
                 changed=changed,
                 via="admin",
             )
+            organisation_settings_changed.send(sender=Organisation, organisation=obj, changed=changed)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Role:

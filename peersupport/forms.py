@@ -81,6 +81,7 @@ class OrganisationSettingsForm(forms.ModelForm):
             "out_of_hours_contact_email",
             "member_contact_instructions",
             "require_second_factor_for_members",
+            "suppression_threshold",
         ]
         widgets = {
             "crisis_support_text": forms.Textarea(attrs={"rows": 4}),

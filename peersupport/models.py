@@ -230,6 +230,21 @@ class Organisation(models.Model):
             "Tick this to ask members for one too before their own answers and scores."
         ),
     )
+    suppression_threshold = models.PositiveSmallIntegerField(
+        _("smallest number of people a published figure may describe (k)"),
+        default=5,
+        validators=[
+            MinValueValidator(
+                3, message=_("The threshold cannot be below 3: a figure about 1 or 2 people names them.")
+            ),
+            MaxValueValidator(100),
+        ],
+        help_text=_(
+            "The evaluation page, the reports and every export hide a figure about fewer people than this, and "
+            "whatever would let someone work one out. 5 by default; never below 3. Changing it recomputes the "
+            "figures."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -238,7 +253,10 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 condition=models.Q(alert_escalation_hours__gte=1, alert_escalation_hours__lte=168),
                 name="organisation_escalation_hours_in_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(suppression_threshold__gte=3), name="organisation_suppression_threshold_floor"
+            ),
         ]
 
     def __str__(self) -> str:

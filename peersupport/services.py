@@ -23,6 +23,7 @@ from .mail import queue_email
 from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, Role, RoleKind, User
 from .permissions import forget_roles
 from .selectors import consent_current_version, consent_latest_decision
+from .signals import organisation_settings_changed
 
 INVITATION_SALT = "peersupport.invitation"
 
@@ -269,4 +270,5 @@ def organisation_settings_update(
     )
     for field in changed:
         setattr(organisation, field, getattr(locked, field))
+    organisation_settings_changed.send(sender=Organisation, organisation=locked, changed=changed)
     return sorted(changed)

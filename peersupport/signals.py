@@ -1,12 +1,17 @@
-"""Audit receivers for sign-in and failed sign-in."""
+"""Audit receivers for sign-in and failed sign-in, and the signal a change of an organisation's settings sends."""
 
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from . import audit
 from .models import AuditEvent
+
+#: Sent by ``services.organisation_settings_update`` inside its transaction, after the save, with
+#: ``organisation`` and ``changed`` (field → [old, new]): feature apps react without peersupport importing them
+#: (``outcomes`` recomputes the figures when the suppression threshold changed).
+organisation_settings_changed = Signal()
 
 
 @receiver(user_logged_in)

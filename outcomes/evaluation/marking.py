@@ -118,6 +118,16 @@ def forget_deleted_group(group: SupportGroup) -> None:
         transaction.on_commit(lambda: schedule_recompute(organisation_id))
 
 
+def mark_organisation_stale(organisation_id: int) -> int:
+    """Mark every cohort of the organisation stale (in the caller's transaction) and queue a recompute after commit:
+    something every figure depends on changed, such as the suppression threshold k, which decides what is hidden.
+    Creates no cohort. Returns how many were marked."""
+    marked = CohortState.objects.filter(organisation_id=organisation_id).update(stale=True, marked_at=timezone.now())
+    if marked:
+        transaction.on_commit(lambda: schedule_recompute(organisation_id))
+    return marked
+
+
 def mark_stale_for_sessions_started(*, now: dt.datetime | None = None) -> int:
     """Mark the cohorts of groups with a session that started after their figures were computed (the sessions
     offered, and so the attendance dose, changed with no one saving anything). Returns how many groups."""

@@ -20,6 +20,7 @@ def _form(org: Organisation, **changes) -> dict:
         "alert_escalation_hours": org.alert_escalation_hours,
         "out_of_hours_contact_name": org.out_of_hours_contact_name,
         "out_of_hours_contact_email": org.out_of_hours_contact_email,
+        "suppression_threshold": org.suppression_threshold,
     }
     data.update(changes)
     return data

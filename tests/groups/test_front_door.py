@@ -368,6 +368,7 @@ def test_a_lead_opens_the_public_page_from_the_settings_and_closes_it_again(clie
         "time_zone": organisation.time_zone,
         "crisis_support_text": organisation.crisis_support_text,
         "alert_escalation_hours": 24,
+        "suppression_threshold": organisation.suppression_threshold,
         "public_description": "Who we are.",
         "public_page": "on",
     }

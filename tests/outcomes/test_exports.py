@@ -30,7 +30,7 @@ from outcomes.models import (
     Response,
     ResponseSource,
 )
-from peersupport.models import AuditEvent, ConsentDecision, RoleKind
+from peersupport.models import AuditEvent, ConsentDecision, Organisation, RoleKind
 from tests.factories import OrganisationFactory, active_member, facilitated_group, person
 
 pytestmark = pytest.mark.django_db
@@ -494,9 +494,9 @@ def _hidden_cells(rows: list[dict]) -> dict[tuple, str]:
     return {(i, column): value for i, row in enumerate(rows) for column, value in row.items() if "(<" in value}
 
 
-def test_a_higher_threshold_suppresses_more(client, service, monkeypatch):
+def test_a_higher_threshold_suppresses_more(client, service):
     at_default = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
-    monkeypatch.setattr("outcomes.evaluation.disclosure.suppression.DEFAULT_K", 10)
+    Organisation.objects.filter(pk=service["org"].pk).update(suppression_threshold=10)
     at_ten = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     assert len(at_ten) == len(at_default)
     hidden_default, hidden_ten = _hidden_cells(at_default), _hidden_cells(at_ten)

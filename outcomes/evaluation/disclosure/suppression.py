@@ -35,7 +35,7 @@ _TOLERANCE = 1e-9
 
 
 def threshold_for(organisation) -> int:
-    """The organisation's suppression threshold k: its own setting if it has one, else DEFAULT_K; never below MIN_K."""
+    """The organisation's suppression threshold k (``Organisation.suppression_threshold``), never below MIN_K."""
     configured = getattr(organisation, "suppression_threshold", None) or DEFAULT_K
     return max(MIN_K, int(configured))
 
