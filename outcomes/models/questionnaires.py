@@ -227,6 +227,10 @@ class RiskAlert(models.Model):
         help_text="0: not escalated; 1: e-mailed to every lead; 2: to the out-of-hours contact too.",
     )
     escalated_at = models.DateTimeField(null=True, blank=True)
+    historical = models.BooleanField(
+        default=False,
+        help_text="Raised by an import of past answers: recorded for review, never e-mailed or escalated.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -139,10 +139,12 @@ def response_submit(
     source: str = ResponseSource.ONLINE,
     submitted_at=None,
     check: bool = True,
+    historical: bool = False,
 ) -> SubmitResult:
     """Submit one instrument. Idempotent: a second submit (double tap, retried request) changes nothing.
 
-    Scores and risk rules run at once; risk alerts e-mail facilitators and leads after commit.
+    Scores and risk rules run at once; risk alerts e-mail facilitators and leads after commit (``historical``
+    answers, imported, raise historical alerts instead: recorded for review, not e-mailed).
     """
     if check:
         _check_may_answer(assessment, defn)
@@ -161,7 +163,7 @@ def response_submit(
     response.source = source
     response.submitted_at = submitted_at or timezone.now()
     response.save()
-    alerts = risk.alerts_raise(response=response, flags=flags)
+    alerts = risk.alerts_raise(response=response, flags=flags, historical=historical)
 
     submitted = set(assessment.responses.filter(submitted_at__isnull=False).values_list("instrument_code", flat=True))
     completed = all(code in submitted for code, _version in assessment.instruments)

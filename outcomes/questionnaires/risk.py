@@ -30,10 +30,13 @@ RISK_ESCALATION_EMAIL = "risk_escalation"
 TO_LEADS, TO_OUT_OF_HOURS = 1, 2
 
 
-def alerts_raise(*, response, flags) -> list[RiskAlert]:
+def alerts_raise(*, response, flags, historical: bool = False) -> list[RiskAlert]:
     """Create one alert per triggered rule (never twice for a response and rule) and record its e-mails in the
     outbox, in the submit's transaction: they go out after commit, or, if the broker or mail server is down,
-    when it is back (``peersupport.outbox``)."""
+    when it is back (``peersupport.outbox``).
+
+    A ``historical`` alert (answers imported from paper or another system, given weeks or years ago) is recorded
+    for review on the alert pages but never e-mailed nor escalated: nobody is woken for an old answer."""
     if not flags:
         return []
     membership = response.assessment.membership
@@ -47,11 +50,13 @@ def alerts_raise(*, response, flags) -> list[RiskAlert]:
                     organisation=membership.group.organisation,
                     group=membership.group,
                     member=membership.user,
+                    historical=historical,
                 )
         except IntegrityError:
             continue
         alerts.append(alert)
-        alert_queue_emails(alert)
+        if not historical:
+            alert_queue_emails(alert)
     return alerts
 
 
@@ -99,7 +104,9 @@ def alerts_escalate(*, now: dt.datetime | None = None) -> int:
     set, once it is twice that. Idempotent: each step happens once per alert, whatever is retried or overlaps.
     Returns how many steps were taken."""
     now = now or timezone.now()
-    waiting = RiskAlert.objects.filter(status=RiskAlertStatus.OPEN, escalation_level__lt=TO_OUT_OF_HOURS)
+    waiting = RiskAlert.objects.filter(
+        status=RiskAlertStatus.OPEN, historical=False, escalation_level__lt=TO_OUT_OF_HOURS
+    )
     organisations = Organisation.objects.filter(pk__in=waiting.values("organisation_id")).only(
         "pk", "alert_escalation_hours", "out_of_hours_contact_email"
     )
@@ -121,7 +128,7 @@ def alert_escalate(alert_id: int, *, level: int, now: dt.datetime | None = None)
     never twice), raise the alert's level and audit it. False if the alert was acknowledged meanwhile or is
     already at this level."""
     alert = RiskAlert.objects.select_for_update().select_related("organisation").filter(pk=alert_id).first()
-    if alert is None or alert.status != RiskAlertStatus.OPEN or alert.escalation_level >= level:
+    if alert is None or alert.status != RiskAlertStatus.OPEN or alert.historical or alert.escalation_level >= level:
         return False
     organisation = alert.organisation
     if level == TO_LEADS:
