@@ -342,10 +342,23 @@ class ConsentDecision(models.Model):
         GIVEN = "given", _("Given")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
+    class Source(models.TextChoices):
+        ONLINE = "online", _("Online, by the person")
+        PAPER = "paper", _("On paper, entered by staff")
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_decisions")
     consent_version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="decisions")
     action = models.CharField(max_length=10, choices=Action.choices)
     at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ONLINE)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("For a paper consent: who entered it (empty from the command line)."),
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -414,6 +427,7 @@ class AuditEvent(models.Model):
         RESPONSES_VIEWED = "responses_viewed", _("Answers viewed")
         EVALUATION_VIEWED = "evaluation_viewed", _("Evaluation figures viewed")
         RESPONSES_IMPORTED = "responses_imported", _("Answers imported")
+        ROSTER_IMPORTED = "roster_imported", _("Roster imported")
         MEASUREMENT_PLAN_CREATED = "measurement_plan_created", _("Measurement plan created")
         PLAN_TIME_POINT_ADDED = "plan_time_point_added", _("Time point added to a plan")
         PLAN_TIME_POINT_REMOVED = "plan_time_point_removed", _("Time point removed from a plan")

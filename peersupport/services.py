@@ -231,6 +231,45 @@ def consent_give(*, user: User, version: ConsentVersion, request: HttpRequest | 
 
 
 @transaction.atomic
+def consent_record_paper(
+    *, user: User, version: ConsentVersion, on: dt.date, by: User | None, request: HttpRequest | None = None
+) -> tuple[ConsentDecision, bool]:
+    """Record a consent the person gave on a paper form (entered later by ``by``, None from the command line),
+    dated the day they signed it. Recording the same paper consent again changes nothing: returns the decision
+    and whether it is new."""
+    at = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
+    existing = ConsentDecision.objects.filter(
+        user=user,
+        consent_version=version,
+        action=ConsentDecision.Action.GIVEN,
+        source=ConsentDecision.Source.PAPER,
+        at=at,
+    ).first()
+    if existing is not None:
+        return existing, False
+    decision = ConsentDecision.objects.create(
+        user=user,
+        consent_version=version,
+        action=ConsentDecision.Action.GIVEN,
+        at=at,
+        source=ConsentDecision.Source.PAPER,
+        entered_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    audit.record(
+        AuditEvent.Action.CONSENT_GIVEN,
+        actor=by,
+        organisation=version.organisation,
+        obj=decision,
+        request=request,
+        version=version.version,
+        source=ConsentDecision.Source.PAPER,
+        signed_on=on.isoformat(),
+        user_id=user.pk,
+    )
+    return decision, True
+
+
+@transaction.atomic
 def consent_withdraw(*, user: User, organisation: Organisation, request: HttpRequest | None = None) -> ConsentDecision:
     """Withdraw consent in ``organisation``. No new data is collected from the member after this."""
     latest = consent_latest_decision(user=user, organisation=organisation)

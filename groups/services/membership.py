@@ -427,3 +427,70 @@ def membership_complete(*, membership: Membership, by: User | None, request: Htt
     if membership.status != MembershipStatus.ACTIVE:
         raise EnrolmentError(_("Only active members can be marked as completed."))
     return _transition(membership, MembershipStatus.COMPLETED, by=by, via="facilitator", request=request)
+
+
+@transaction.atomic
+def membership_record_past(
+    *,
+    group: SupportGroup,
+    user: User,
+    status: str,
+    joined_on: dt.date,
+    left_on: dt.date | None = None,
+    reason: str = "",
+    by: User | None,
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Record a membership kept on paper or in another system (a roster import): active from ``joined_on``,
+    then completed or withdrawn (with its reason) on ``left_on``. Its events carry those days and
+    ``via="roster_import"``; nobody is e-mailed, and neither places nor the group's status apply (its past was
+    what it was). Someone already in the group: EnrolmentError (their history is changed on the group page)."""
+    if status not in (MembershipStatus.ACTIVE, MembershipStatus.COMPLETED, MembershipStatus.WITHDRAWN):
+        raise ValidationError({"status": _("A past membership is active, completed or withdrawn.")})
+    if reason not in ("", *WithdrawalReason.values) or (reason and status != MembershipStatus.WITHDRAWN):
+        raise ValidationError({"reason": _("Only a withdrawal has a reason, one of the list.")})
+    if (status == MembershipStatus.ACTIVE) != (left_on is None) or (left_on is not None and left_on < joined_on):
+        raise ValidationError({"left_on": _("A member who left has a leaving day, on or after the joining day.")})
+    group = lock_group(group)
+    if Membership.objects.filter(group=group, user=user).exists():
+        raise EnrolmentError(_("%(user)s is already in %(group)s.") % {"user": user.email, "group": group.name})
+    by = by if getattr(by, "is_authenticated", False) else None
+    noon = dt.time(12)
+    joined_at = dt.datetime.combine(joined_on, noon, tzinfo=dt.UTC)
+    left_at = dt.datetime.combine(left_on, noon, tzinfo=dt.UTC) if left_on else None
+    membership = Membership.objects.create(
+        group=group,
+        user=user,
+        status=status,
+        joined_at=joined_at,
+        left_at=left_at,
+        withdrawal_reason=reason,
+    )
+    steps = [("", MembershipStatus.ACTIVE, joined_at, "")]
+    if status != MembershipStatus.ACTIVE:
+        steps.append((MembershipStatus.ACTIVE, status, left_at, reason))
+    for from_status, to_status, at, why in steps:
+        MembershipEvent.objects.create(
+            membership=membership,
+            from_status=from_status,
+            to_status=to_status,
+            at=at,
+            by=by,
+            via="roster_import",
+            reason=why,
+        )
+    audit.record(
+        Action.MEMBERSHIP_CHANGED,
+        actor=by,
+        organisation=group.organisation,
+        obj=membership,
+        request=request,
+        group_id=group.pk,
+        user_id=user.pk,
+        from_status="",
+        to_status=status,
+        via="roster_import",
+        joined_on=joined_on.isoformat(),
+        left_on=left_on.isoformat() if left_on else None,
+    )
+    return membership
