@@ -31,6 +31,7 @@ urlpatterns = [
         name="lead_plan_time_point_remove",
     ),
     path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
+    path("o/<slug:slug>/lead/import/roster/", lead_views.roster_import_page, name="lead_roster_import"),
     path("o/<slug:slug>/evaluation/", report_views.evaluation, name="evaluation"),
     path("o/<slug:slug>/lead/exports/", export_views.exports, name="exports"),
     path("o/<slug:slug>/lead/exports/summary.csv", export_views.summary_csv, name="export_summary_csv"),

@@ -33,6 +33,7 @@ PROTECTED_URL_NAMES = frozenset(
         "outcomes:alert_acknowledge",
         # Answers and the evaluation.
         "outcomes:lead_import",
+        "outcomes:lead_roster_import",
         "outcomes:evaluation",
         # Exports.
         "outcomes:exports",

@@ -85,7 +85,9 @@ class TimePointForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, one row per item answer; see the columns below."))
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("UTF-8 CSV with the columns above (“CSV UTF-8” in a spreadsheet).")
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from groups.models import Curriculum, SupportGroup
@@ -17,6 +18,8 @@ from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint
 from outcomes.questionnaires import services
 from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
 from outcomes.questionnaires.imports import COLUMNS, import_responses
+from outcomes.questionnaires.roster import COLUMNS as ROSTER_COLUMNS
+from outcomes.questionnaires.roster import import_roster
 from peersupport.permissions import Perm, organisation_for
 
 
@@ -166,26 +169,66 @@ def plan_time_point_remove(request: HttpRequest, slug: str, plan_id: int, time_p
     return redirect("outcomes:lead_plan", organisation.slug, plan_id)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def import_page(request: HttpRequest, slug: str) -> HttpResponse:
+IMPORTS = {
+    "responses": {
+        "service": import_responses,
+        "columns": COLUMNS,
+        "title": gettext_lazy("Import paper or legacy answers"),
+        "example": (
+            "participant_email,group,time_point,instrument,item,value,completed_date\n"
+            "sam@example.org,Tuesday recovery group,baseline,phq9,1,2,2025-01-14\n"
+            "sam@example.org,Tuesday recovery group,baseline,phq9,2,1,2025-01-14"
+        ),
+        "url": "outcomes:lead_import",
+    },
+    "roster": {
+        "service": import_roster,
+        "columns": ROSTER_COLUMNS,
+        "title": gettext_lazy("Import a roster: people, paper consent, memberships"),
+        "example": (
+            "email,display_name,year_of_birth,group,status,joined_date,left_date,withdrawal_reason,consent_date\n"
+            "sam@example.org,Sam,1990,Tuesday recovery group,completed,2025-01-14,2025-03-25,,2025-01-14\n"
+            "alex@example.org,,,Tuesday recovery group,withdrawn,2025-01-14,2025-02-04,time_or_place,2025-01-14"
+        ),
+        "url": "outcomes:lead_roster_import",
+    },
+}
+
+
+def _import(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """One page per file (roster first, then answers): "Check only" runs the whole import and rolls it back;
+    "Import" imports it all, or nothing and the problems grouped by message."""
     organisation = _lead_org(request, slug)
+    spec = IMPORTS[kind]
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = import_responses(
-            organisation=organisation, text=form.cleaned_data["file"], by=request.user, request=request
+        report = spec["service"](
+            organisation=organisation,
+            text=form.cleaned_data["file"],
+            by=request.user,
+            request=request,
+            dry_run="check" in request.POST,
         )
-        if report.ok:
-            messages.success(
-                request,
-                _("Imported %(n)s responses (%(u)s were already there).")
-                % {"n": report.responses_created, "u": report.responses_unchanged},
-            )
-            return redirect("outcomes:lead_import", organisation.slug)
+        if report.ok and not report.dry_run:
+            for line in report.summary():
+                messages.success(request, line)
+            return redirect(spec["url"], organisation.slug)
     return render(
         request,
         "outcomes/lead/import.html",
-        {"organisation": organisation, "form": form, "report": report, "columns": COLUMNS},
+        {"organisation": organisation, "form": form, "report": report, "kind": kind, **spec},
         status=400 if report and not report.ok else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _import(request, slug, "responses")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def roster_import_page(request: HttpRequest, slug: str) -> HttpResponse:
+    return _import(request, slug, "roster")

@@ -30,6 +30,7 @@ LEAD_PAGES = {
     "exports": lambda org: reverse("outcomes:exports", args=[org.slug]),
     "item-level export": lambda org: reverse("outcomes:export_items_csv", args=[org.slug]),
     "paper answers import": lambda org: reverse("outcomes:lead_import", args=[org.slug]),
+    "roster import": lambda org: reverse("outcomes:lead_roster_import", args=[org.slug]),
 }
 
 

@@ -132,7 +132,14 @@ def test_a_paper_import_is_audited_once_and_a_rejected_file_not_at_all(client, l
     assert client.post(url, {"file": SimpleUploadedFile("a.csv", (HEADER + GAD7).encode())}).status_code == 302
     (row,) = rows(Action.RESPONSES_IMPORTED)
     assert row.actor == lead and row.organisation == group.organisation
-    assert row.detail == {"rows": 7, "responses_created": 1, "responses_unchanged": 0}
+    assert row.detail == {
+        "rows": 7,
+        "responses_created": 1,
+        "responses_unchanged": 0,
+        "unscorable": 0,
+        "historical_alerts": 0,
+        "live_alerts": 0,
+    }
     assert Response.objects.count() == 1
 
 

@@ -58,12 +58,18 @@ def test_one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported(tmp_pa
     rows += "sam@example.org,Tuesday recovery group,post,phq9,1,1,31/05/2026\n"
     with pytest.raises(CommandError, match="Nothing was imported"):
         run(tmp_path, group.organisation, HEADER + rows)
-    err = capsys.readouterr().err
-    assert "line 12: participant “nobody@example.org” is not a member" in err
-    assert "line 13: group “No such group”: no such group" in err
-    assert "line 14: time_point “later”" in err
-    assert "line 15: instrument “nosuch” is not installed" in err
-    assert "line 16: completed_date “31/05/2026” must be a date" in err
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "1 row: phq9 item 1: value “7” is not allowed (allowed: 0–3, or empty) (line 11)",
+        "1 row: participant “nobody@example.org” is not a member of “Tuesday recovery group” (import the roster "
+        "first) (line 12)",
+        "1 row: group “No such group” not found (valid: Tuesday recovery group) (line 13)",
+        "1 row: time_point “later” not found (valid: baseline, follow_up_12, follow_up_3, follow_up_6, mid, post) "
+        "(line 14)",
+        err[4],
+        "1 row: completed_date “31/05/2026” must be a date like 2026-03-31 (line 16)",
+    ]
+    assert err[4].startswith("1 row: instrument “nosuch” not found (valid: ") and "phq9" in err[4]
     assert Response.objects.count() == 0
 
 
@@ -71,7 +77,10 @@ def test_an_out_of_range_value_rejects_the_file(tmp_path, group_and_member, caps
     group, _ = group_and_member
     with pytest.raises(CommandError):
         run(tmp_path, group.organisation, HEADER + phq9_rows(value="7"))
-    assert "choose one of the answers shown" in capsys.readouterr().err
+    assert "9 rows: phq9 item 1: value “7” is not allowed (allowed: 0–3, or empty) (line 2)" not in (
+        err := capsys.readouterr().err
+    )
+    assert "1 row: phq9 item 9: value “7” is not allowed (allowed: 0–3, or empty) (line 10)" in err
     assert Response.objects.count() == 0
 
 
@@ -81,7 +90,7 @@ def test_a_member_of_another_organisation_cannot_be_imported_into_this_one(tmp_p
     active_member(other_group, email="outsider@example.org")
     with pytest.raises(CommandError):
         run(tmp_path, group.organisation, HEADER + phq9_rows(email="outsider@example.org", group="Elsewhere"))
-    assert "no such group" in capsys.readouterr().err
+    assert "group “Elsewhere” not found" in capsys.readouterr().err
 
 
 def test_a_file_without_the_columns_is_refused(tmp_path, group_and_member):
