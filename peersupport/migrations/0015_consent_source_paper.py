@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('peersupport', '0013_safeguarding_contact'),
+        ('peersupport', '0014_suppression_threshold'),
     ]
 
     operations = [
