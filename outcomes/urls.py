@@ -33,6 +33,7 @@ urlpatterns = [
     path("o/<slug:slug>/lead/import/", lead_views.import_page, name="lead_import"),
     path("o/<slug:slug>/lead/import/roster/", lead_views.roster_import_page, name="lead_roster_import"),
     path("o/<slug:slug>/evaluation/", report_views.evaluation, name="evaluation"),
+    path("o/<slug:slug>/lead/reliable-change/", report_views.reliable_change_parameters, name="reliable_change"),
     path("o/<slug:slug>/lead/exports/", export_views.exports, name="exports"),
     path("o/<slug:slug>/lead/exports/summary.csv", export_views.summary_csv, name="export_summary_csv"),
     path("o/<slug:slug>/lead/exports/summary.xlsx", export_views.summary_xlsx, name="export_summary_xlsx"),

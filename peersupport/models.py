@@ -434,6 +434,9 @@ class AuditEvent(models.Model):
         INSTRUMENT_TEXT_SAVED = "instrument_text_saved", _("Licensed wording saved")
         RISK_ALERT_ACKNOWLEDGED = "risk_alert_acknowledged", _("Risk alert acknowledged")
         EVALUATION_PERIOD_ADDED = "evaluation_period_added", _("Evaluation period added")
+        RELIABLE_CHANGE_SD_FROZEN = "reliable_change_sd_frozen", _("Reliable-change SD frozen from the baseline")
+        RELIABLE_CHANGE_SD_CHANGED = "reliable_change_sd_changed", _("Reliable-change SD changed by a lead")
+        PRIMARY_OUTCOME_NAMED = "primary_outcome_named", _("Primary outcome named")
         EXPORT = "data_exported", _("Data exported")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)

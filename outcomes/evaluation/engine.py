@@ -23,6 +23,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
+from outcomes.evaluation import reliable_change
 from outcomes.evaluation.statistics import many, single
 from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
@@ -397,42 +398,10 @@ def _floats(values: np.ndarray) -> list[float | None]:
     return plain.tolist()
 
 
-def _latest_definitions() -> dict[str, InstrumentDefinition]:
-    latest: dict[str, InstrumentDefinition] = {}
-    for (code, version), defn in registry.installed().items():
-        if code not in latest or version > latest[code].version:
-            latest[code] = defn
-    return latest
-
-
-def _clinical_norm(defn: InstrumentDefinition):
-    """The clinical norm whose SD the Reliable Change Index uses, if the instrument has one."""
-    return next((n for n in defn.norms if n.kind == "clinical" and n.sd), None)
-
-
-def rci_parameters(defn: InstrumentDefinition | None, baseline_sd: float | None) -> dict | None:
-    """SD₁, r_xx and the cut-off c for the Reliable Change Index (Jacobson & Truax), with their sources."""
-    if defn is None or defn.reliability is None:
-        return None
-    reliability = defn.reliability.test_retest or defn.reliability.alpha
-    if reliability is None:
-        return None
-    clinical = _clinical_norm(defn)
-    normative = next((n for n in defn.norms if n.kind == "normative" and n.sd), None)
-    sd_pre, sd_source = (clinical.sd, "clinical norm") if clinical else (baseline_sd, "baseline SD of completers")
-    if not sd_pre:
-        return None
-    cutoff = None
-    if clinical and normative:
-        cutoff = single.jt_cutoffs(clinical.mean, clinical.sd, normative.mean, normative.sd, defn.higher_is_better).c
-    return {
-        "sd_pre": sd_pre,
-        "sd_source": sd_source,
-        "reliability": reliability,
-        "reliability_kind": "test-retest" if defn.reliability.test_retest else "alpha",
-        "reliability_source": defn.reliability.source,
-        "cutoff": cutoff,
-    }
+def rci_parameters(defn: InstrumentDefinition | None) -> dict | None:
+    """SD₁, r_xx and the cut-off c the instrument file alone gives (docs/statistics.md §4); the organisation's
+    frozen baselines come from ``reliable_change.parameters_for``."""
+    return reliable_change.file_parameters(defn)
 
 
 def _selector(positions: np.ndarray, group_pos: np.ndarray):
@@ -447,13 +416,19 @@ def _selector(positions: np.ndarray, group_pos: np.ndarray):
     return wanted[group_pos] if group_pos.size else slice(0, 0)
 
 
-def compute(data: Data, cohorts: list[tuple[CohortState, set[int]]]) -> Figures:
-    """The summary rows of each (cohort, its group pks)."""
+def compute(
+    data: Data, cohorts: list[tuple[CohortState, set[int]]], *, rci: dict[str, dict | None] | None = None
+) -> Figures:
+    """The summary rows of each (cohort, its group pks). ``rci``: the reliable-change parameters of each
+    instrument (``reliable_change.parameters_for``, the same for every cohort of the organisation); without it,
+    only what the instrument files alone give."""
     figures = Figures()
-    definitions = _latest_definitions()
+    definitions = reliable_change.latest_definitions()
+    if rci is None:
+        rci = {code: rci_parameters(defn) for code, defn in definitions.items()}
     positions = [data.positions(groups) for _, groups in cohorts]
     single, several = _single_group(cohorts, positions)
-    _outcomes_and_changes(data, single, several, definitions, figures)
+    _outcomes_and_changes(data, single, several, definitions, rci, figures)
     flows = _flows_by_group(data) if single else {}
     no_members = None
     for position, cohort_ids in single.items():
@@ -545,7 +520,7 @@ def samples(data: Data, single: dict[int, list[int]], several: list[tuple[Cohort
     return (sample_keys, values), (pair_keys, pres, posts)
 
 
-def _outcomes_and_changes(data, single, several, definitions, figures: Figures) -> None:
+def _outcomes_and_changes(data, single, several, definitions, rci, figures: Figures) -> None:
     (sample_keys, values), (pair_keys, pres, posts) = samples(data, single, several)
     described = many.describe_many(values)
     stats_columns = [_floats(described[name]) for name in many.DESCRIBE_FIELDS]
@@ -556,23 +531,10 @@ def _outcomes_and_changes(data, single, several, definitions, figures: Figures) 
 
     changes = many.paired_change_many(pres, posts)
     change_columns = [_floats(changes[name]) for name in _CHANGE_FIGURES]
-    sd_pres = _floats(changes["sd_pre"])
     methods = changes["wilcoxon_method"].tolist()
     n_pairs = changes["n_pairs"].tolist()
-    memo: dict[tuple[str, float | None], dict | None] = {}  # once per instrument with a clinical norm
-    # whether an instrument's parameters use the baseline SD (no clinical norm)
-    by_baseline = {code: _clinical_norm(defn) is None for code, defn in definitions.items()}
-
-    def parameters_of(code: str, baseline_sd: float | None) -> dict | None:
-        key = (code, baseline_sd if by_baseline.get(code) else None)
-        if key not in memo:
-            memo[key] = rci_parameters(definitions.get(code), baseline_sd)
-        return memo[key]
-
-    parameters = [
-        parameters_of(code, sd_pres[i]) if scale_name == "total" else None
-        for i, (_, (code, scale_name), _, _) in enumerate(pair_keys)
-    ]
+    # One set of parameters per instrument for every cohort: a member's category is the same in every table.
+    parameters = [rci.get(code) if scale_name == "total" else None for _, (code, scale_name), _, _ in pair_keys]
     higher = [getattr(definitions.get(code), "higher_is_better", True) for _, (code, _), _, _ in pair_keys]
     counted = [i for i, found in enumerate(parameters) if found]
     counts = many.reliable_change_counts_many(

@@ -48,3 +48,18 @@ class PeriodForm(forms.Form):
             )
         self.period = Period(first, last)
         return cleaned
+
+
+class ReliableChangeBaselineForm(forms.Form):
+    """A lead's new SD₁ for one frozen baseline, with the reason kept beside it."""
+
+    baseline = forms.IntegerField(widget=forms.HiddenInput)
+    sd = forms.FloatField(
+        label=_("New SD₁"), min_value=0.000001, error_messages={"min_value": _("SD₁ must be above 0.")}
+    )
+    note = forms.CharField(
+        label=_("Why"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Kept with the value and in the audit trail, e.g. the published source of the SD."),
+    )

@@ -71,6 +71,7 @@ def instrument_sections(tables, cohort: CohortState, titles: dict) -> list[dict]
                 "lower_is_better": any(c["higher_is_better"] is False for c in changes.get(key, [])),
                 "chart_id": f"chart-{key[0]}-{key[1]}",
                 "changes": sorted(changes.get(key, []), key=lambda c: TIME_ORDER.get(c["to_time_point"], 99)),
+                "rci": _rci_used(changes.get(key, [])),
             }
         )
     return instruments
@@ -91,3 +92,14 @@ def flow_section(tables, cohort: CohortState) -> dict:
             ],
         }
     return {"flow": flow, "flow_shown": flow is not None and not is_hidden(flow["enrolled"])}
+
+
+def _rci_used(rows: list[dict]) -> dict | None:
+    """The reliable-change parameters of an instrument's change rows (one set for the whole organisation)."""
+    used = next((r for r in rows if r.get("rci_reliability")), None)
+    if used is None:
+        return None
+    sd = next(
+        (r["rci_sd_pre"] for r in rows if r.get("rci_sd_pre") is not None and not is_hidden(r["rci_sd_pre"])), None
+    )
+    return {**used, "sd_shown": sd}

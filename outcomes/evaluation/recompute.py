@@ -37,7 +37,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from groups.models import SupportGroup
-from outcomes.evaluation import engine, group_data
+from outcomes.evaluation import engine, group_data, reliable_change
 from outcomes.evaluation.cohorts import CurriculumFields, GroupFields, cohort_keys, cohorts_groups
 from outcomes.models import (
     ChangeSummary,
@@ -181,8 +181,9 @@ def recompute_organisation(
         group_ids = None if everything else sorted(set().union(*(groups for _, groups in cohorts)))
         # Only this transaction is open (no caller's, e.g. a test's, with rows another connection cannot see).
         read = group_data.read(organisation_id, group_ids, fresh=fresh, beside=len(connection.atomic_blocks) == 1)
-        figures = engine.compute(read.data, cohorts)
         ids = [state.pk for state in states]
+        # The organisation's reliable-change parameters (frozen baselines), the same for all its cohorts.
+        figures = engine.compute(read.data, cohorts, rci=reliable_change.parameters_for(organisation_id, computing=ids))
         for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet):
             _delete_rows(model, ids)
         for model, columns, rows in figures.tables():

@@ -21,8 +21,11 @@ WITHIN_GROUP_P = ("t", "p", "p_wilcoxon")
 RCI_KEYS = {
     "rci_sd_pre": "sd_pre",
     "rci_sd_source": "sd_source",
+    "rci_sd_reference": "sd_reference",
+    "rci_sd_set_at": "sd_set_at",
     "rci_reliability": "reliability",
     "rci_reliability_kind": "reliability_kind",
+    "rci_reliability_source": "reliability_source",
     "rci_cutoff": "cutoff",
 }
 FLOW_KEYS = (

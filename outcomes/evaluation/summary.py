@@ -50,7 +50,10 @@ CHANGE_STATS = (
     "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post",
 )  # fmt: skip
 CHANGE_COUNTS = ("improved", "unchanged", "deteriorated", "recovered")
-RCI_COLUMNS = ("rci_sd_pre", "rci_sd_source", "rci_reliability", "rci_reliability_kind", "rci_cutoff")
+RCI_COLUMNS = (
+    "rci_sd_pre", "rci_sd_source", "rci_sd_reference", "rci_sd_set_at", "rci_reliability", "rci_reliability_kind",
+    "rci_reliability_source", "rci_cutoff",
+)  # fmt: skip
 CHANGE_COLUMNS = (
     *COHORT_COLUMNS, "instrument", "scale", "from_time_point", "to_time_point", "higher_is_better",
     "n_pairs", *CHANGE_STATS, *CHANGE_COUNTS, *RCI_COLUMNS,
@@ -243,13 +246,16 @@ def _change_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
             **{name: getattr(c, name) for name in CHANGE_COUNTS},
             "rci_sd_pre": parameters.get("sd_pre"),
             "rci_sd_source": parameters.get("sd_source"),
+            "rci_sd_reference": parameters.get("sd_reference"),
+            "rci_sd_set_at": parameters.get("sd_set_at"),
             "rci_reliability": parameters.get("reliability"),
             "rci_reliability_kind": parameters.get("reliability_kind"),
+            "rci_reliability_source": parameters.get("reliability_source"),
             "rci_cutoff": parameters.get("cutoff"),
         }
         pairs_hidden = (c.pk, "n_pairs") in hidden
         if pairs_hidden or c.n_pairs < k:
-            # The completers' baseline SD can be the RCI's SD₁: a statistic of the same people.
+            # SD₁ is a norm's or the organisation's frozen baseline, not these people's; hidden with the row.
             _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k, small=c.n_pairs < k)
         if pairs_hidden:
             _hide(row, ("n_pairs",), k)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from outcomes.evaluation import page
+from outcomes.evaluation import page, reliable_change
 from outcomes.evaluation.cohorts import MAX_PERIODS, PeriodLimitReached, period_cohort, quarter_choices
 from outcomes.evaluation.disclosure.suppression import threshold_for
-from outcomes.evaluation.forms import PeriodForm
+from outcomes.evaluation.forms import PeriodForm, ReliableChangeBaselineForm
 from outcomes.evaluation.periods import Period
 from outcomes.evaluation.summary import summary_tables
-from outcomes.models import CohortDimension, CohortState
+from outcomes.models import CohortDimension, CohortState, ReliableChangeBaseline
 from peersupport import audit
 from peersupport.models import AuditEvent, Organisation
-from peersupport.permissions import Perm, organisation_for
+from peersupport.permissions import Perm, can, organisation_for
 
 
 @login_required
@@ -109,4 +111,43 @@ def _show(
         cohort=f"{cohort.dimension}:{cohort.value}",
     )
     context.update(page.cohort_sections(organisation, tables, cohort))
+    context["perms_lead"] = can(request.user, organisation, Perm.MANAGE_ORGANISATION)
     return render(request, "outcomes/evaluation.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def reliable_change_parameters(request: HttpRequest, slug: str) -> HttpResponse:
+    """The reliable-change parameters of each instrument (docs/statistics.md §4); a lead may change a frozen SD₁."""
+    organisation = organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
+    form = ReliableChangeBaselineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        baseline = ReliableChangeBaseline.objects.filter(
+            pk=form.cleaned_data["baseline"], organisation=organisation
+        ).first()
+        if baseline is None:
+            raise Http404("No such baseline.")
+        try:
+            reliable_change.baseline_change(
+                baseline=baseline,
+                sd=form.cleaned_data["sd"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("SD₁ changed. Every figure of the organisation is being recomputed with it."))
+            return redirect("outcomes:reliable_change", organisation.slug)
+    return render(
+        request,
+        "outcomes/lead/reliable_change.html",
+        {
+            "organisation": organisation,
+            "rows": reliable_change.overview(organisation),
+            "form": form,
+            "min_scores": reliable_change.MIN_BASELINE_SCORES,
+            "stale": CohortState.objects.filter(organisation=organisation, stale=True).exists(),
+        },
+    )

@@ -93,9 +93,15 @@ _CHANGE = {
     "recovered": "Of the improved, those who also crossed the cut-off c; empty when the instrument has no norms "
     "for c." + _SUPPRESSED,
     "rci_sd_pre": "SD₁ used for the RCI." + _SUPPRESSED,
-    "rci_sd_source": "Where SD₁ came from: a clinical norm, or the completers' baseline SD.",
-    "rci_reliability": "Reliability r_xx used for the RCI.",
+    "rci_sd_source": "Where SD₁ came from: clinical norm (published, in the instrument file) or organisation "
+    "baseline (the organisation's baseline SD, frozen when the instrument version was first used; the same in "
+    "every table).",
+    "rci_sd_reference": "The clinical norm's source, or how the organisation's baseline SD was set (frozen from n "
+    "baseline scores, or set by a lead).",
+    "rci_sd_set_at": "When the organisation's baseline SD took this value; empty for a clinical norm.",
+    "rci_reliability": "Reliability r_xx used for the RCI, from the instrument file.",
     "rci_reliability_kind": "test-retest or alpha.",
+    "rci_reliability_source": "The published source of r_xx (the instrument file's citation).",
     "rci_cutoff": "Cut-off c (Jacobson & Truax weighted midpoint), from published norms.",
 }
 _FLOW = {

@@ -11,6 +11,7 @@ from .evaluation import (
     GroupData,
     GroupDataChange,
     OutcomeSummary,
+    ReliableChangeBaseline,
 )
 from .exports import OrganisationSecret, new_pseudonym_key
 from .questionnaires import (
@@ -21,6 +22,7 @@ from .questionnaires import (
     MeasurementPlan,
     PlanInstrument,
     PlanTimePoint,
+    PrimaryOutcome,
     Response,
     ResponseSource,
     RiskAlert,
@@ -46,6 +48,8 @@ __all__ = [
     "OutcomeSummary",
     "PlanInstrument",
     "PlanTimePoint",
+    "PrimaryOutcome",
+    "ReliableChangeBaseline",
     "Response",
     "ResponseSource",
     "RiskAlert",

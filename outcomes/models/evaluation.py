@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -296,3 +297,44 @@ class ComparisonSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_code}/{self.scale}: {self.a_label} vs {self.b_label}"
+
+
+class ReliableChangeBaseline(models.Model):
+    """The reference SD (SD₁) of the Reliable Change Index for an instrument version and scale whose file
+    publishes a reliability but no clinical SD: the organisation's baseline, frozen when the version is first
+    used (docs/statistics.md §4), so a member's category is the same in every table. Written only by
+    ``outcomes.evaluation.reliable_change``: frozen by a recompute, changed only by a lead (audited)."""
+
+    class How(models.TextChoices):
+        FROZEN = "frozen", _("Frozen from the organisation's baseline scores")
+        SET_BY_LEAD = "set_by_lead", _("Set by a lead")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="reliable_change_baselines")
+    instrument_code = models.CharField(max_length=40)
+    instrument_version = models.PositiveIntegerField()
+    scale = models.CharField(max_length=40, default="total")
+    sd = models.FloatField(help_text=_("SD₁ used for the Reliable Change Index."))
+    how = models.CharField(max_length=12, choices=How.choices, default=How.FROZEN)
+    set_at = models.DateTimeField(help_text=_("When SD₁ took this value."))
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text=_("Why a lead changed it."))
+    # What the organisation's baseline gave when it was frozen (kept when a lead changes ``sd``).
+    frozen_sd = models.FloatField()
+    frozen_mean = models.FloatField(null=True)
+    frozen_n = models.PositiveIntegerField()
+    frozen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["organisation", "instrument_code", "instrument_version", "scale"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "instrument_code", "instrument_version", "scale"],
+                name="reliable_change_baseline_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(sd__gt=0), name="reliable_change_baseline_sd_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.instrument_code}@{self.instrument_version}/{self.scale}: SD₁ {self.sd:g}"

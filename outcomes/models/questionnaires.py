@@ -129,6 +129,32 @@ class PlanInstrument(models.Model):
         return f"{self.instrument_code}@{self.instrument_version}"
 
 
+class PrimaryOutcome(models.Model):
+    """A plan's primary outcome as a lead named it: the change from baseline to ``time_point`` on one instrument
+    scale. One row per naming, never updated: the latest is in force and the earlier ones show that it changed.
+    ``after_follow_up_opened``: a follow-up of the plan had already opened when it was named (the data had begun
+    to come in), shown on the plan page and in the report."""
+
+    plan = models.ForeignKey(MeasurementPlan, on_delete=models.CASCADE, related_name="primary_outcomes")
+    instrument_code = models.CharField(max_length=40)
+    instrument_version = models.PositiveIntegerField()
+    scale = models.CharField(max_length=40, default="total")
+    time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    named_at = models.DateTimeField()
+    named_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.TextField(blank=True)
+    after_follow_up_opened = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["plan", "named_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(time_point="baseline"), name="primary_outcome_after_baseline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.instrument_code}/{self.scale} at {self.time_point}"
+
+
 class AssessmentStatus(models.TextChoices):
     UPCOMING = "upcoming", _("Upcoming")
     OPEN = "open", _("Open")

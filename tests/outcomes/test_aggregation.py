@@ -189,10 +189,11 @@ def test_seeded_random_data_matches_scipy():
     assert change.p == pytest.approx(ttest.pvalue, abs=1e-9)
     assert change.p_wilcoxon == pytest.approx(stats.wilcoxon(post, pre).pvalue, abs=1e-9)
     assert change.higher_is_better is False
-    # PHQ-9 has no test-retest or norms in its definition yet, so reliable change uses alpha and the baseline SD.
-    if change.rci_parameters:
-        assert change.rci_parameters["sd_source"] == "baseline SD of completers"
-        assert change.improved + change.unchanged + change.deteriorated == 40
+    # PHQ-9's file publishes alpha and no clinical SD: SD₁ is the organisation's baseline SD, frozen.
+    assert change.rci_parameters["sd_source"] == "organisation baseline"
+    assert change.rci_parameters["sd_pre"] == pytest.approx(float(np.std(pre, ddof=1)), abs=1e-9)
+    assert change.rci_parameters["reliability"] == 0.89
+    assert change.improved + change.unchanged + change.deteriorated == 40
 
 
 def test_a_submit_marks_its_cohorts_stale_in_the_same_transaction(on_commit):
