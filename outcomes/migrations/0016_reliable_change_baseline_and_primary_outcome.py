@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0014_change_summary_intervals'),
+        ('outcomes', '0015_risk_alert_historical'),
         ('peersupport', '0013_safeguarding_contact'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
