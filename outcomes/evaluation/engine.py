@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
 from outcomes.evaluation import reliable_change
-from outcomes.evaluation.statistics import many, single
+from outcomes.evaluation.statistics import design, many, single
 from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import (
@@ -360,13 +360,13 @@ FLOW_COLUMNS = (
 )  # fmt: skip
 COMPARISON_COLUMNS = (
     "cohort_id", "kind", "instrument_code", "scale", "from_time_point", "to_time_point", "a_dimension", "a_value",
-    "a_label", "b_label", "n_a", "n_b", *many.BETWEEN_FIELDS,
+    "a_label", "b_label", "n_a", "n_b", *many.BETWEEN_FIELDS, *ComparisonSummary.DESIGN_FIGURES,
 )  # fmt: skip
 
 
 COMPARISON_SET_COLUMNS = (
     "cohort_id", "instrument_code", "scale", "from_time_point", "to_time_point", "group_ids", "labels", "counts",
-    "figures",
+    "figures", "adjusted", "clustering",
 )  # fmt: skip
 
 
@@ -573,18 +573,26 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tu
             both = ~np.isnan(values[:, b]) & ~np.isnan(values[:, a])
             if not both.any():
                 continue
-            change, where = values[both, a] - values[both, b], group_pos[both]
+            pre, post, where = values[both, b], values[both, a], group_pos[both]
+            change = post - pre
             structured, unstructured = change[structured_group[where]], change[unstructured_group[where]]
             if structured.size and unstructured.size:
                 r = single.between_groups(structured, unstructured)
+                in_two = structured_group[where] | unstructured_group[where]
+                d = design.compare_arms(post[in_two], pre[in_two], structured_group[where][in_two], where[in_two])
+                # The t-test of change is a p-value too: withheld with the others when no conclusion is supported.
+                t, p = (r.t, r.p) if d.supports_conclusion else (None, None)
                 rows.append(
                     (state.pk, ComparisonSummary.Kind.FORMAT, *key, before, after, "format", GroupFormat.STRUCTURED,
                      "Structured groups", "Unstructured groups", int(r.n1), int(r.n2), r.mean1, r.mean2, r.sd1, r.sd2,
-                     r.g, r.ci_low, r.ci_high, r.t, r.p)
+                     r.g, r.ci_low, r.ci_high, t, p, *design_figures(d))
                 )  # fmt: skip
             against_rest = _each_group_against_the_rest(change, where)
             if against_rest is not None:
                 present, n_a, n_b, columns = against_rest
+                columns["t"] = columns["p"] = np.full(present.size, np.nan)  # one group: never a p-value
+                adjusted = design.ancova_each_against_rest(post, pre, where)
+                clustered = design.clustering(post, pre, where)
                 group_ids = data.group_ids[present]
                 sets.append(
                     (
@@ -593,9 +601,45 @@ def compare_changes(data: Data, state: CohortState, positions: np.ndarray) -> tu
                         [data.group_names[group_id][:200] for group_id in group_ids.tolist()],
                         np.concatenate([n_a, n_b]).astype("<i8").tobytes(),
                         np.stack([columns[name] for name in GroupComparisonSet.FIGURES]).astype("<f8").tobytes(),
+                        np.stack([adjusted[name][present] for name in GroupComparisonSet.ADJUSTED])
+                        .astype("<f8").tobytes(),
+                        _clustering_figures(clustered),
                     )
                 )  # fmt: skip
     return rows, sets
+
+
+def _plain(value) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def design_figures(d: design.DesignComparison) -> tuple:
+    """``ComparisonSummary.DESIGN_FIGURES`` of a comparison of arms (docs/statistics.md §9)."""
+    ancova, mixed = d.ancova, d.mixed
+
+    def estimate(e) -> tuple:
+        if e is None:
+            return None, None, None, None
+        return _plain(e.difference), _plain(e.ci_low), _plain(e.ci_high), _plain(e.p)
+
+    return (
+        d.groups_a, d.groups_b, *estimate(ancova), *estimate(mixed), _plain(d.icc), _plain(d.design_effect),
+        d.supports_conclusion, d.caveat or "",
+    )  # fmt: skip
+
+
+def _clustering_figures(c: design.Clustering) -> dict:
+    note = design.one_group_caveat(c.groups)
+    if c.icc is not None and not c.converged:
+        note += " The groups' mixed model did not converge; its ICC is unreliable."
+    return {
+        "groups": c.groups,
+        "icc": _plain(c.icc),
+        "design_effect": _plain(c.design_effect),
+        "mean_group_size": _plain(c.mean_group_size),
+        "converged": c.converged,
+        "note": note,
+    }
 
 
 def _each_group_against_the_rest(change: np.ndarray, where: np.ndarray):

@@ -52,7 +52,10 @@ def _cohort(row: dict) -> dict:
     return {"dimension": row["cohort_dimension"], "value": row["cohort_value"], "label": row["cohort_label"]}
 
 
-COMPARISON_KEYS = ("n_a", "n_b", "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+COMPARISON_KEYS = (
+    "n_a", "n_b", "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p",
+    *ComparisonSummary.DESIGN_FIGURES,
+)  # fmt: skip
 
 
 def visible_comparisons(organisation, tables) -> list[ComparisonSummary]:

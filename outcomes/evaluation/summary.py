@@ -66,7 +66,9 @@ FLOW_COLUMNS = (
     *(f"assessed_{tp}" for tp in FLOW_TIME_POINTS),
     "dose_n", "dose_median", "dose_q1", "dose_q3", "dose_share_half",
 )  # fmt: skip
-COMPARISON_STATS = ("mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+COMPARISON_STATS = (
+    "mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p", *ComparisonSummary.DESIGN_FIGURES,
+)  # fmt: skip
 COMPARISON_COLUMNS = (
     *COHORT_COLUMNS, "kind", "instrument", "scale", "from_time_point", "to_time_point",
     "a_dimension", "a_value", "a_label", "b_label", "n_a", "n_b", *COMPARISON_STATS,

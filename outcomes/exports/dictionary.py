@@ -65,9 +65,9 @@ _CHANGE = {
     + _SUPPRESSED,
     "sd_change": "SD of the differences (n − 1)." + _SUPPRESSED,
     "t": "Change rows: paired t statistic, df = n_pairs − 1. Comparison rows: pooled two-sample t statistic "
-    "(side a minus side b), df = n_a + n_b − 2." + _SUPPRESSED,
+    "(side a minus side b), df = n_a + n_b − 2; empty when supports_conclusion is false." + _SUPPRESSED,
     "p": "Change rows: two-sided p of the paired t-test. Comparison rows: two-sided p of the pooled two-sample "
-    "t-test (scipy.stats.ttest_ind)." + _SUPPRESSED,
+    "t-test (scipy.stats.ttest_ind), ignoring clustering; empty when supports_conclusion is false." + _SUPPRESSED,
     "p_wilcoxon": "Two-sided p of the Wilcoxon signed-rank test (zero differences dropped)." + _SUPPRESSED,
     "wilcoxon_method": "exact, permutation or asymptotic: how p_wilcoxon was computed." + _SUPPRESSED,
     "d_z": "Mean change / SD of change (Lakens 2013); sign of raw change. For power calculations: it grows with "
@@ -147,6 +147,26 @@ _COMPARISON = {
     "more.",
     "g_ci_low": "Comparison rows: lower 95% limit of g (Borenstein et al. 2009 variance of g).",
     "g_ci_high": "Comparison rows: upper 95% limit of g.",
+    "groups_a": "Comparison rows: groups with members in side a's analysis (1 for one group against the rest).",
+    "groups_b": "Comparison rows: groups with members in side b's analysis.",
+    "ancova_difference": "Comparison rows: side a − side b in the later score, adjusted for the earlier score "
+    "(ANCOVA: least squares of later score on side and earlier score), raw points (statistics.md §9).",
+    "ancova_ci_low": "Comparison rows: lower 95% limit of ancova_difference (t, residual df).",
+    "ancova_ci_high": "Comparison rows: upper 95% limit of ancova_difference.",
+    "ancova_p": "Comparison rows: two-sided p of ancova_difference; empty when supports_conclusion is false.",
+    "mixed_difference": "Comparison rows: the same difference from a linear mixed model with a random intercept per "
+    "group (statsmodels MixedLM, REML), so members of one group may resemble each other. Empty for one group "
+    "against the rest (its group effect and the difference cannot be told apart).",
+    "mixed_ci_low": "Comparison rows: lower 95% limit of mixed_difference (normal, Wald).",
+    "mixed_ci_high": "Comparison rows: upper 95% limit of mixed_difference.",
+    "mixed_p": "Comparison rows: two-sided p of mixed_difference; empty when supports_conclusion is false.",
+    "icc": "Comparison rows: intra-class correlation τ²/(τ² + σ²) of the mixed model (for one group against the "
+    "rest: of the model of later score on earlier score over all the organisation's groups).",
+    "design_effect": "Comparison rows: 1 + (m − 1)·icc, m the mean number of analysed members per group: how much "
+    "clustering inflates the variance of a mean.",
+    "supports_conclusion": "Comparison rows: True only with at least 5 groups on each side and a converged mixed "
+    "model; otherwise the comparison cannot support a conclusion and no p-value is given.",
+    "conclusion_note": "Comparison rows: why the comparison cannot support a conclusion (empty when it can).",
 }
 _META = {
     **{f"n_{tp}": f"n at {tp} (all available data)." + _SUPPRESSED for tp in TimePoint.values},

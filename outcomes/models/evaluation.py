@@ -77,7 +77,20 @@ class GroupComparisonSet(models.Model):
                     "g_ci_high, t and p; NaN where undefined")
     )  # fmt: skip
 
+    adjusted = models.BinaryField(
+        default=b"",
+        help_text=_("float64, little-endian: every group's ANCOVA difference (follow-up on group and baseline), then "
+                    "every ci_low and ci_high; NaN where undefined; empty when computed before there were any"),
+    )  # fmt: skip
+    clustering = models.JSONField(
+        default=dict,
+        help_text=_(
+            "the groups' random-intercept model of follow-up on baseline: groups, icc, design_effect, converged"
+        ),
+    )
+
     FIGURES = ("mean_a", "mean_b", "sd_a", "sd_b", "g", "g_ci_low", "g_ci_high", "t", "p")
+    ADJUSTED = ("ancova_difference", "ancova_ci_low", "ancova_ci_high")
 
     class Meta:
         constraints = [
@@ -96,11 +109,26 @@ class GroupComparisonSet(models.Model):
         size = len(group_ids)
         counts = np.frombuffer(bytes(self.counts), dtype="<i8").reshape(2, size).tolist()
         figures = np.frombuffer(bytes(self.figures), dtype="<f8").reshape(len(self.FIGURES), size)
+        adjusted = np.frombuffer(bytes(self.adjusted), dtype="<f8")
+        if adjusted.size != len(self.ADJUSTED) * size:  # computed before the adjusted figures existed
+            adjusted = np.full(len(self.ADJUSTED) * size, np.nan)
         columns = []
-        for row in figures:
+        for row in [*figures, *adjusted.reshape(len(self.ADJUSTED), size)]:
             plain = row.astype(object)
             plain[np.isnan(row)] = None
             columns.append(plain.tolist())
+        clustering = self.clustering or {}
+        # One group on side a: never a conclusion, so no p-value (docs/statistics.md §9); the groups' ICC.
+        design = {
+            "groups_a": 1,
+            "groups_b": max(size - 1, 0),
+            "icc": clustering.get("icc"),
+            "design_effect": clustering.get("design_effect"),
+            "supports_conclusion": False,
+            "conclusion_note": clustering.get("note", ""),
+            "t": None,
+            "p": None,
+        }
         return [
             ComparisonSummary(
                 cohort_id=self.cohort_id,
@@ -115,7 +143,7 @@ class GroupComparisonSet(models.Model):
                 b_label="Other groups",
                 n_a=n_a,
                 n_b=n_b,
-                **dict(zip(self.FIGURES, values, strict=True)),
+                **dict(zip((*self.FIGURES, *self.ADJUSTED), values, strict=True)) | design,
             )
             for group_id, label, n_a, n_b, *values in zip(
                 group_ids, self.labels, counts[0], counts[1], *columns, strict=True
@@ -291,6 +319,30 @@ class ComparisonSummary(models.Model):
     g_ci_high = models.FloatField(null=True)
     t = models.FloatField(null=True)
     p = models.FloatField(null=True)
+    # Comparisons that respect the design (docs/statistics.md §9): follow-up adjusted for baseline, arm A − arm B.
+    groups_a = models.PositiveIntegerField(null=True, help_text=_("groups with analysed members in side a"))
+    groups_b = models.PositiveIntegerField(null=True, help_text=_("groups with analysed members in side b"))
+    ancova_difference = models.FloatField(null=True)
+    ancova_ci_low = models.FloatField(null=True)
+    ancova_ci_high = models.FloatField(null=True)
+    ancova_p = models.FloatField(null=True)
+    mixed_difference = models.FloatField(null=True)
+    mixed_ci_low = models.FloatField(null=True)
+    mixed_ci_high = models.FloatField(null=True)
+    mixed_p = models.FloatField(null=True)
+    icc = models.FloatField(null=True)
+    design_effect = models.FloatField(null=True)
+    supports_conclusion = models.BooleanField(
+        default=False, help_text=_("at least 5 groups on each side and the mixed model converged; else no p-value")
+    )
+    conclusion_note = models.TextField(blank=True, default="", help_text=_("why no conclusion is supported"))
+
+    #: the design figures, in the order the exports and the JSON report list them
+    DESIGN_FIGURES = (
+        "groups_a", "groups_b", "ancova_difference", "ancova_ci_low", "ancova_ci_high", "ancova_p",
+        "mixed_difference", "mixed_ci_low", "mixed_ci_high", "mixed_p", "icc", "design_effect",
+        "supports_conclusion", "conclusion_note",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["cohort", "kind", "instrument_code", "scale", "a_label"]

@@ -433,7 +433,10 @@ def test_structured_and_unstructured_groups_are_compared_as_hedges_g():
     assert (row.n_a, row.n_b) == (8, 8)
     assert row.g == pytest.approx(0.896937, rel=1e-5)
     assert (row.g_ci_low, row.g_ci_high) == (pytest.approx(-0.0803380, rel=1e-5), pytest.approx(1.87421, rel=1e-5))
-    assert row.p == pytest.approx(stats.ttest_ind(a, b).pvalue, abs=1e-9)
+    # one group a side: the t-test is computed but, like every p of it, withheld (docs/statistics.md §9)
+    assert stats.ttest_ind(a, b).pvalue < 0.1 and row.p is None and row.t is None
+    assert (row.groups_a, row.groups_b, row.supports_conclusion) == (1, 1, False)
+    assert "cannot support a conclusion" in row.conclusion_note
     by_group = next(c for c in comparisons_of([row.cohort_id]) if c.a_value == str(structured.pk))
     assert by_group.g == pytest.approx(row.g, abs=1e-9)  # with two groups, a group vs the rest is the same split
     from outcomes.evaluation.report import evaluation_report
@@ -490,8 +493,15 @@ def test_a_group_comparison_set_gives_back_each_groups_comparison_with_undefined
     )
     first, second = GroupComparisonSet.objects.get(pk=stored.pk).comparisons()
     assert (first.a_value, first.a_label, first.n_a, first.n_b, first.b_label) == ("7", "Seven", 5, 30, "Other groups")
-    assert (first.mean_a, first.mean_b, first.g, first.p) == (0.0, 2.0, 8.0, 16.0)
-    assert (second.a_value, second.n_a, second.n_b, second.g, second.p) == ("9", 6, 29, None, 17.0)
+    # one group against the rest: a p-value is never given back, even one stored before that rule
+    assert (first.mean_a, first.mean_b, first.g, first.p, first.t) == (0.0, 2.0, 8.0, None, None)
+    assert (second.a_value, second.n_a, second.n_b, second.g, second.p) == ("9", 6, 29, None, None)
+    assert first.ancova_difference is None and (first.groups_a, first.groups_b) == (1, 1)  # no adjusted array yet
+    adjusted = np.array([[1.5, np.nan], [0.5, np.nan], [2.5, np.nan]])
+    GroupComparisonSet.objects.filter(pk=stored.pk).update(adjusted=adjusted.astype("<f8").tobytes())
+    first, second = GroupComparisonSet.objects.get(pk=stored.pk).comparisons()
+    assert (first.ancova_difference, first.ancova_ci_low, first.ancova_ci_high) == (1.5, 0.5, 2.5)
+    assert second.ancova_difference is None and not second.supports_conclusion
     assert first.kind == second.kind == "group" and first.cohort_id == cohort.pk
 
 

@@ -38,6 +38,7 @@ CANNOT_SUPPORT = (
     "so no p-value is given."
 )
 TOO_FEW_PEOPLE = "Too few people with both a baseline and a follow-up score in each arm."
+NO_BASELINE_SPREAD = "Everyone had the same baseline score, so nothing can be adjusted for it."
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ def _estimate(coef: float, se: float, *, p: float | None, df: float | None) -> E
     return Estimate(coef, se, float(coef - q * se), float(coef + q * se), p)
 
 
+def _fit_mixed(y: npt.NDArray, exog: npt.NDArray, groups: npt.NDArray):
+    """statsmodels' random-intercept fit by REML, and whether it converged (no ConvergenceWarning either)."""
+    _, codes = np.unique(groups, return_inverse=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = sm.MixedLM(y, exog, groups=codes).fit(reml=True)
+    converged = bool(fit.converged) and not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return fit, converged
+
+
 def compare_arms(
     follow_up: Sequence[float | None],
     baseline: Sequence[float | None],
@@ -110,7 +122,8 @@ def compare_arms(
     caveat = None if supports else CANNOT_SUPPORT.format(minimum=MIN_GROUPS_PER_ARM, a=groups_a, b=groups_b)
     empty = DesignComparison(n_a, n_b, groups_a, groups_b, None, None, None, None, None, None, None, False, False, None)
     if n_a < 2 or n_b < 2 or n_a + n_b < 4 or np.ptp(x) == 0:
-        return DesignComparison(**{**empty.__dict__, "caveat": TOO_FEW_PEOPLE})
+        reason = TOO_FEW_PEOPLE if n_a < 2 or n_b < 2 or n_a + n_b < 4 else NO_BASELINE_SPREAD
+        return DesignComparison(**{**empty.__dict__, "caveat": f"{caveat} {reason}" if caveat else reason})
 
     exog = np.column_stack([np.ones_like(y), arm.astype(np.float64), x])
     ols = sm.OLS(y, exog).fit()
@@ -121,12 +134,7 @@ def compare_arms(
     mixed = icc = tau2 = sigma2 = mean_size = design_effect = None
     converged = False
     if groups_a + groups_b >= 3:
-        _, codes = np.unique(groups, return_inverse=True)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            fit = sm.MixedLM(y, exog, groups=codes).fit(reml=True)
-        converged = bool(fit.converged) and not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        fit, converged = _fit_mixed(y, exog, groups)
         tau2, sigma2 = float(fit.cov_re[0, 0]), float(fit.scale)
         coef, se = float(fit.fe_params[1]), float(fit.bse_fe[1])
         if math.isfinite(se):
@@ -154,3 +162,91 @@ def compare_arms(
         supports_conclusion=supports and converged,
         caveat=caveat,
     )
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """The random-intercept model of follow-up on baseline over all groups (no arm): how alike the members of
+    one group are, for comparisons of one group against the rest, whose own arm term a random-intercept model
+    cannot tell apart from that group's random intercept."""
+
+    groups: int
+    n: int
+    group_variance: float | None
+    residual_variance: float | None
+    icc: float | None
+    mean_group_size: float | None
+    design_effect: float | None
+    converged: bool
+
+
+def clustering(follow_up, baseline, group) -> Clustering:
+    """ICC and design effect of the groups (docs/statistics.md §9), from follow-up on baseline with a random
+    intercept per group (REML, statsmodels ``MixedLM``). Needs 3 groups and some spread of baseline."""
+    y, x, _, groups = _inputs(follow_up, baseline, np.zeros(len(follow_up), dtype=bool), group)
+    count = np.unique(groups).size
+    if count < 3 or y.size < count + 3 or np.ptp(x) == 0:
+        return Clustering(count, int(y.size), None, None, None, None, None, False)
+    fit, converged = _fit_mixed(y, np.column_stack([np.ones_like(y), x]), groups)
+    tau2, sigma2 = float(fit.cov_re[0, 0]), float(fit.scale)
+    icc = tau2 / (tau2 + sigma2) if tau2 + sigma2 > 0 else None
+    mean_size = float(y.size / count)
+    design_effect = 1 + (mean_size - 1) * icc if icc is not None else None
+    return Clustering(count, int(y.size), tau2, sigma2, icc, mean_size, design_effect, converged)
+
+
+ONE_GROUP = (
+    "One group against the other {others}: fewer than {minimum} groups on one side, so this comparison cannot "
+    "support a conclusion and no p-value is given. The mixed model gives no difference: with one group on a side, "
+    "its own group effect and the difference cannot be told apart; the ICC and design effect are the groups'."
+)
+
+
+def one_group_caveat(groups: int) -> str:
+    return ONE_GROUP.format(others=max(groups - 1, 0), minimum=MIN_GROUPS_PER_ARM)
+
+
+@np.errstate(all="ignore")
+def ancova_each_against_rest(
+    follow_up: npt.NDArray[np.float64], baseline: npt.NDArray[np.float64], group_pos: npt.NDArray[np.intp]
+) -> dict[str, npt.NDArray[np.float64]]:
+    """ANCOVA of follow-up on (this group vs every other) and baseline, for every group at once.
+
+    The same least squares as :func:`compare_arms`'s ANCOVA, in closed form from each group's sums: the
+    common slope is the within-arm one, c = S_xy/S_xx (sums of products about each arm's means), the
+    difference b = (ȳ_g − ȳ_rest) − c·(x̄_g − x̄_rest), with variance s²·(1/n_g + 1/n_rest + (x̄_g − x̄_rest)²/S_xx),
+    s² = (S_yy − c·S_xy)/(n − 3), and a t interval with n − 3 df. Arrays indexed by group position
+    (``group_pos`` ≥ 0); NaN where there is no estimate (no one, or everyone, in the group; no spread).
+    """
+    y, x = np.asarray(follow_up, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
+    where = np.asarray(group_pos, dtype=np.intp)
+    size = int(where.max()) + 1 if where.size else 0
+    n = y.size
+    y, x = y - y.mean() if n else y, x - x.mean() if n else x  # centred: nothing lost to cancellation
+
+    def sums(values):
+        return np.bincount(where, weights=values, minlength=size)
+
+    n_g = np.bincount(where, minlength=size).astype(np.float64)
+    sx_g, sy_g, sxx_g, sxy_g, syy_g = sums(x), sums(y), sums(x * x), sums(x * y), sums(y * y)
+    n_r = n - n_g
+    sx_r, sy_r = x.sum() - sx_g, y.sum() - sy_g
+    sxx_r, sxy_r, syy_r = float(x @ x) - sxx_g, float(x @ y) - sxy_g, float(y @ y) - syy_g
+    mx_g, my_g, mx_r, my_r = sx_g / n_g, sy_g / n_g, sx_r / n_r, sy_r / n_r
+    sxx = (sxx_g - n_g * mx_g**2) + (sxx_r - n_r * mx_r**2)
+    sxy = (sxy_g - n_g * mx_g * my_g) + (sxy_r - n_r * mx_r * my_r)
+    syy = (syy_g - n_g * my_g**2) + (syy_r - n_r * my_r**2)
+    slope = sxy / sxx
+    difference = (my_g - my_r) - slope * (mx_g - mx_r)
+    df = n - 3
+    s2 = np.maximum(syy - slope * sxy, 0.0) / df
+    se = np.sqrt(s2 * (1 / n_g + 1 / n_r + (mx_g - mx_r) ** 2 / sxx))
+    ok = (n_g > 0) & (n_r > 0) & (sxx > 1e-12 * max(float(x @ x), 1.0)) & (df > 0) & np.isfinite(se)
+    q = stats.t.ppf((1 + CONFIDENCE) / 2, df) if df > 0 else np.nan
+    nan = np.full(size, np.nan)
+    return {
+        "ancova_difference": np.where(ok, difference, nan),
+        "ancova_se": np.where(ok, se, nan),
+        "ancova_ci_low": np.where(ok, difference - q * se, nan),
+        "ancova_ci_high": np.where(ok, difference + q * se, nan),
+    }
