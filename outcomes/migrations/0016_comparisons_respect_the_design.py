@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0014_change_summary_intervals'),
+        ('outcomes', '0015_risk_alert_historical'),
     ]
 
     operations = [
