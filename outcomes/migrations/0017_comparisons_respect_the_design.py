@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0015_risk_alert_historical'),
+        ('outcomes', '0016_reliable_change_baseline_and_primary_outcome'),
     ]
 
     operations = [
