@@ -39,6 +39,7 @@ from psycopg.types.json import Jsonb
 from groups.models import SupportGroup
 from outcomes.evaluation import engine, group_data, reliable_change
 from outcomes.evaluation.cohorts import CurriculumFields, GroupFields, cohort_keys, cohorts_groups
+from outcomes.evaluation.protection import protect_organisation
 from outcomes.models import (
     ChangeSummary,
     CohortDimension,
@@ -189,6 +190,8 @@ def recompute_organisation(
         for model, columns, rows in figures.tables():
             _insert(model, columns, rows)
         now = timezone.now()
+        # What the figures hide, decided once, here, over all of the organisation's figures (docs/statistics.md §6).
+        protect_organisation(organisation_id, computed_at=now)
         # Stale stays as it is where a mark arrived after the start (that change is not in these figures).
         CohortState.objects.filter(pk__in=ids).update(
             computed_at=now, stale=Case(When(marked_at__gt=started, then=F("stale")), default=Value(False))

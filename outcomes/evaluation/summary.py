@@ -7,13 +7,13 @@ it is about fewer than k people or hidden only so that a small one cannot be wor
 which). The summary CSV/XLSX and the meta-analysis CSV are written from the same rows, so every file of an
 export hides the same cells.
 
-What is hidden (k = :func:`~outcomes.evaluation.disclosure.suppression.threshold_for`):
+What is hidden is decided by the recompute, not here (``outcomes.evaluation.protection``, stored in the
+organisation's ``FigureProtection`` row beside the figures, k included; docs/statistics.md §6). This module
+only reads it:
 
-- a statistic based on fewer than k people (its n or n_pairs below k), and every
-  statistic of a row whose n had to be hidden to protect another cohort's;
-- a count of 1 to k − 1 (zeros are shown), and further counts until no hidden
-  count follows from a published total minus the shown counts, within a row or
-  across cohorts (see :mod:`outcomes.evaluation.disclosure.suppression`);
+- a count the stored protection hides, with its label (fewer than k, or complementary); any count of 1 to
+  k − 1 besides (a safety net: the protection always hides those);
+- a statistic of fewer than k people (its n or n_pairs below k), and every statistic of a row whose n is hidden;
 - the share attending half the sessions when the count it stands for is hidden;
 - a whole comparison (structured vs unstructured, a group vs the other groups) unless
   each side has at least k members and its counts are exactly ones already shown in
@@ -23,13 +23,13 @@ What is hidden (k = :func:`~outcomes.evaluation.disclosure.suppression.threshold
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from groups.models import SupportGroup, WithdrawalReason
-from outcomes.evaluation.cohorts import groups_filter
-from outcomes.evaluation.disclosure.suppression import Figure, protect, row_mask, threshold_for
+from groups.models import WithdrawalReason
+from outcomes.evaluation.disclosure.hidden import Hidden
+from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.protection import StoredProtection
+from outcomes.evaluation.protection import stored as stored_protection
 from outcomes.instruments import registry
 from outcomes.models import (
     ChangeSummary,
@@ -90,57 +90,52 @@ class _Cohort:
     dimension: str
     value: str
     label: str
-    groups: frozenset
-
-    def atoms(self, *categories: str) -> frozenset:
-        """The disjoint parts a count of this cohort adds up: (group, category), or the cohort itself."""
-        parts = self.groups or frozenset({("cohort", self.pk)})
-        return frozenset((part, category) for part in parts for category in categories)
 
 
 def _cohorts(organisation) -> dict[int, _Cohort]:
-    org_groups = SupportGroup.objects.filter(organisation=organisation)
-    cohorts = {}
-    for state in CohortState.objects.filter(organisation=organisation).order_by("dimension", "value", "pk"):
-        try:
-            groups = frozenset(
-                org_groups.filter(groups_filter(state.dimension, state.value)).values_list("pk", flat=True)
-            )
-        except (KeyError, ValueError):
-            groups = frozenset()  # an unknown dimension: the cohort stands alone
-        cohorts[state.pk] = _Cohort(state.pk, state.dimension, state.value, state.label, groups)
-    return cohorts
+    states = CohortState.objects.filter(organisation=organisation).order_by("dimension", "value", "pk")
+    return {
+        pk: _Cohort(pk, dimension, value, label)
+        for pk, dimension, value, label in states.values_list("pk", "dimension", "value", "label")
+    }
 
 
 def _cohort_cells(cohort: _Cohort) -> dict:
     return {"cohort_dimension": cohort.dimension, "cohort_value": cohort.value, "cohort_label": cohort.label}
 
 
-def _small(n: int | None, k: int) -> bool:
-    return n is not None and 0 < n < k
+def _hide(row: dict, names, k: int, *, small: bool | None = None, hidden: Hidden | None = None) -> None:
+    """Hide these cells of the row: as ``hidden`` says (the stored label), else ``small`` says whether they are
+    about fewer than k people; with neither, each cell is a count and is small when it is 1 to k − 1."""
+    for name in names:
+        value = row.get(name)
+        if value in (None, "") or (isinstance(value, str) and value.startswith("suppressed")):
+            continue  # nothing to hide, or hidden already (the first reason stands)
+        if hidden is not None:
+            row[name] = suppressed(k, small=hidden.is_small)
+        else:
+            row[name] = suppressed(k, small=(0 < value < k) if small is None else small)
+
+
+def _hide_counts(row: dict, names, k: int, protection: StoredProtection, *place) -> None:
+    """Hide each count the stored protection hides, with its label; and, whatever it says, any count of 1 to
+    k − 1 (a safety net: the recompute's protection always hides those, so this never finds one)."""
+    for name in names:
+        label = protection.hidden(*place, name)
+        value = row.get(name)
+        if label is not None:
+            _hide(row, (name,), k, hidden=label)
+        elif isinstance(value, int) and 0 < value < k:
+            _hide(row, (name,), k, small=True)
 
 
 # --- outcome rows -------------------------------------------------------------------------------
 
 
-def _outcome_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
-    summaries = list(
-        OutcomeSummary.objects.filter(cohort_id__in=cohorts).order_by(
-            "instrument_code", "scale", "time_point", "cohort__dimension", "cohort__value"
-        )
+def _outcome_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtection) -> list[dict]:
+    summaries = OutcomeSummary.objects.filter(cohort_id__in=cohorts).order_by(
+        "instrument_code", "scale", "time_point", "cohort__dimension", "cohort__value"
     )
-    families: dict[tuple, list[OutcomeSummary]] = defaultdict(list)
-    for summary in summaries:
-        families[(summary.instrument_code, summary.scale, summary.time_point)].append(summary)
-    hidden: set[Hashable] = set()
-    for family in families.values():
-        figures = _with_absent_cohorts(
-            {s.pk: Figure(atoms=cohorts[s.cohort_id].atoms("n"), value=s.n, cost=1) for s in family},
-            cohorts,
-            {s.cohort_id for s in family},
-            ("n",),
-        )
-        hidden |= protect(figures, k=k)
     rows = []
     for s in summaries:
         row = {
@@ -151,88 +146,20 @@ def _outcome_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
             "n": s.n,
             **{name: getattr(s, name) for name in OUTCOME_STATS},
         }
-        if s.pk in hidden or s.n < k:  # a statistic of fewer than k people, or of a protected cohort
+        _hide_counts(row, ("n",), k, protection, "outcome", s.cohort_id, s.instrument_code, s.scale, s.time_point)
+        if s.n < k or row["n"] != s.n:  # a statistic of fewer than k people, or of a protected cohort
             _hide(row, OUTCOME_STATS, k, small=s.n < k)
-        if s.pk in hidden:
-            _hide(row, ("n",), k)
         rows.append(row)
     return rows
 
 
-def _with_absent_cohorts(figures: dict, cohorts: dict[int, _Cohort], present: set[int], categories) -> dict:
-    """A cohort without a row has none of these people: the reader knows that 0, and so must we."""
-    for cohort in cohorts.values():
-        if cohort.pk not in present:
-            figures[("absent", cohort.pk)] = Figure(atoms=cohort.atoms(*categories), value=0, hideable=False)
-    return figures
-
-
-def _hide(row: dict, names, k: int, *, small: bool | None = None) -> None:
-    """Hide these cells of the row. ``small`` says whether they are about fewer than k people; left out, each
-    cell is a count and is small when it is 1 to k − 1 (otherwise it is hidden to protect another)."""
-    for name in names:
-        value = row.get(name)
-        if value in (None, "") or (isinstance(value, str) and value.startswith("suppressed")):
-            continue  # nothing to hide, or hidden already (the first reason stands)
-        row[name] = suppressed(k, small=(0 < value < k) if small is None else small)
-
-
 # --- change rows --------------------------------------------------------------------------------
 
-_CHANGE_ATOMS = ("recovered", "improved_only", "unchanged", "deteriorated", "unclassified")
 
-
-def _change_figures(c: ChangeSummary, cohort: _Cohort, k: int) -> dict:
-    """The published counts of one change row and its unpublished remainders, with within-row suppression."""
-    if None in (c.improved, c.unchanged, c.deteriorated):
-        return {(c.pk, "n_pairs"): Figure(atoms=cohort.atoms(*_CHANGE_ATOMS), value=c.n_pairs, cost=1)}
-    unclassified = c.n_pairs - c.improved - c.unchanged - c.deteriorated
-    # The reader knows the three counts add up to n_pairs (the dictionary says so): no unknown part then.
-    parts = _CHANGE_ATOMS if unclassified else _CHANGE_ATOMS[:-1]
-    figures = {(c.pk, "n_pairs"): Figure(atoms=cohort.atoms(*parts), value=c.n_pairs, cost=1)}
-    cells = [c.improved, c.unchanged, c.deteriorated, max(unclassified, 0)]
-    mask = row_mask(cells, k=k, total_published=not _small(c.n_pairs, k))
-    for (name, atoms), hide in zip(
-        (
-            ("improved", ("recovered", "improved_only")),
-            ("unchanged", ("unchanged",)),
-            ("deteriorated", ("deteriorated",)),
-        ),
-        mask[:3],
-        strict=True,
-    ):
-        figures[(c.pk, name)] = Figure(atoms=cohort.atoms(*atoms), value=getattr(c, name), hidden=hide)
-    if unclassified > 0:
-        figures[(c.pk, "unclassified")] = Figure(
-            atoms=cohort.atoms("unclassified"), value=unclassified, published=False
-        )
-    if c.recovered is not None:
-        improved_only = max(c.improved - c.recovered, 0)
-        improved_hidden = figures[(c.pk, "improved")].hidden or _small(c.improved, k)
-        hide_recovered, _ = row_mask([c.recovered, improved_only], k=k, total_published=not improved_hidden)
-        figures[(c.pk, "recovered")] = Figure(atoms=cohort.atoms("recovered"), value=c.recovered, hidden=hide_recovered)
-        figures[(c.pk, "improved_only")] = Figure(
-            atoms=cohort.atoms("improved_only"), value=improved_only, published=False
-        )
-    return figures
-
-
-def _change_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
-    changes = list(
-        ChangeSummary.objects.filter(cohort_id__in=cohorts).order_by(
-            "instrument_code", "scale", "from_time_point", "to_time_point", "cohort__dimension", "cohort__value"
-        )
+def _change_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtection) -> list[dict]:
+    changes = ChangeSummary.objects.filter(cohort_id__in=cohorts).order_by(
+        "instrument_code", "scale", "from_time_point", "to_time_point", "cohort__dimension", "cohort__value"
     )
-    families: dict[tuple, list[ChangeSummary]] = defaultdict(list)
-    for c in changes:
-        families[(c.instrument_code, c.scale, c.from_time_point, c.to_time_point)].append(c)
-    hidden: set[Hashable] = set()
-    for family in families.values():
-        figures: dict = {}
-        for c in family:
-            figures.update(_change_figures(c, cohorts[c.cohort_id], k))
-        figures = _with_absent_cohorts(figures, cohorts, {c.cohort_id for c in family}, _CHANGE_ATOMS)
-        hidden |= protect(figures, k=k)
     rows = []
     for c in changes:
         parameters = c.rci_parameters or {}
@@ -255,108 +182,23 @@ def _change_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
             "rci_reliability_source": parameters.get("reliability_source"),
             "rci_cutoff": parameters.get("cutoff"),
         }
-        pairs_hidden = (c.pk, "n_pairs") in hidden
-        if pairs_hidden or c.n_pairs < k:
+        place = ("change", c.cohort_id, c.instrument_code, c.scale, c.from_time_point, c.to_time_point)
+        _hide_counts(row, ("n_pairs",), k, protection, *place)
+        if c.n_pairs < k or row["n_pairs"] != c.n_pairs:
             # SD₁ is a norm's or the organisation's frozen baseline, not these people's; hidden with the row.
             _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k, small=c.n_pairs < k)
-        if pairs_hidden:
-            _hide(row, ("n_pairs",), k)
-        _hide(row, [name for name in CHANGE_COUNTS if (c.pk, name) in hidden], k)
+        _hide_counts(row, CHANGE_COUNTS, k, protection, *place)
         rows.append(row)
     return rows
 
 
 # --- flow rows ----------------------------------------------------------------------------------
 
-
-def _flow_families(flows: list[FlowSummary], cohorts: dict[int, _Cohort], k: int, hidden_enrolled: set) -> list[dict]:
-    """The flow's tables, each a set of linked figures: status and reasons, started, each time point, dose."""
-    status, started, dose = {}, {}, {}
-    by_time_point: dict[str, dict] = {tp: {} for tp in FLOW_TIME_POINTS}
-    reasons = [*FLOW_REASONS, *sorted({r for f in flows for r in f.withdrawal_reasons} - set(FLOW_REASONS))]
-    for f in flows:
-        cohort = cohorts[f.cohort_id]
-        enrolled_small = _small(f.enrolled, k)
-        enrolled_key = (f.pk, "enrolled")
-
-        def enrolled(*categories, cohort=cohort, f=f, enrolled_key=enrolled_key):
-            return {
-                enrolled_key: Figure(
-                    atoms=cohort.atoms(*categories),
-                    value=f.enrolled,
-                    hidden=enrolled_key in hidden_enrolled,
-                    cost=1,
-                )
-            }
-
-        # Status: completed + withdrawn (by reason) + still in the group = enrolled.
-        reason_atoms = [f"reason:{r}" for r in reasons]
-        status.update(enrolled("completed", "ongoing", *reason_atoms))
-        ongoing = f.enrolled - f.completed_group - f.withdrawn
-        hide = row_mask([f.completed_group, f.withdrawn, max(ongoing, 0)], k=k, total_published=not enrolled_small)
-        status[(f.pk, "completed_group")] = Figure(
-            atoms=cohort.atoms("completed"), value=f.completed_group, hidden=hide[0]
-        )
-        status[(f.pk, "withdrawn")] = Figure(atoms=cohort.atoms(*reason_atoms), value=f.withdrawn, hidden=hide[1])
-        if ongoing > 0:
-            status[(f.pk, "ongoing")] = Figure(atoms=cohort.atoms("ongoing"), value=ongoing, published=False)
-        counts = [int(f.withdrawal_reasons.get(r, 0)) for r in reasons]
-        hide = row_mask(counts, k=k, total_published=not (hide[1] or _small(f.withdrawn, k)))
-        for reason, count, hide_count in zip(reasons, counts, hide, strict=True):
-            status[(f.pk, f"withdrawn_{reason}")] = Figure(
-                atoms=cohort.atoms(f"reason:{reason}"), value=count, hidden=hide_count
-            )
-
-        # Started (attended at least one session) + not started = enrolled.
-        started.update(enrolled("started", "not_started"))
-        hide = row_mask([f.started, max(f.enrolled - f.started, 0)], k=k, total_published=not enrolled_small)
-        started[(f.pk, "started")] = Figure(atoms=cohort.atoms("started"), value=f.started, hidden=hide[0])
-        if f.enrolled - f.started > 0:
-            started[(f.pk, "not_started")] = Figure(
-                atoms=cohort.atoms("not_started"), value=f.enrolled - f.started, published=False
-            )
-
-        # Each time point: assessed + not assessed = enrolled (when the counts are consistent).
-        for tp in FLOW_TIME_POINTS:
-            done = int(f.assessments_done.get(tp, 0))
-            family = by_time_point[tp]
-            key = (f.pk, f"assessed_{tp}")
-            if done <= f.enrolled:
-                family.update(enrolled("assessed", "not_assessed"))
-                hide = row_mask([done, f.enrolled - done], k=k, total_published=not enrolled_small)
-                family[key] = Figure(atoms=cohort.atoms("assessed"), value=done, hidden=hide[0])
-                if f.enrolled - done > 0:
-                    family[(f.pk, f"not_assessed_{tp}")] = Figure(
-                        atoms=cohort.atoms("not_assessed"), value=f.enrolled - done, published=False
-                    )
-            else:
-                family[key] = Figure(atoms=cohort.atoms(f"assessed_{tp}"), value=done)
-
-        # Dose: at least half the sessions + fewer = dose_n; the share stands for the first count.
-        dose[(f.pk, "dose_n")] = Figure(atoms=cohort.atoms("half", "under_half"), value=f.dose_n, cost=1)
-        if f.dose_share_half is not None:
-            half = round(f.dose_share_half * f.dose_n)
-            hide = row_mask([half, f.dose_n - half], k=k, total_published=not _small(f.dose_n, k))
-            dose[(f.pk, "dose_half")] = Figure(atoms=cohort.atoms("half"), value=half, hidden=hide[0])
-            if f.dose_n - half > 0:
-                dose[(f.pk, "dose_under_half")] = Figure(
-                    atoms=cohort.atoms("under_half"), value=f.dose_n - half, published=False
-                )
-    return [status, started, dose, *by_time_point.values()]
+_FLOW_COUNTS = tuple(name for name in FLOW_COLUMNS if name not in COHORT_COLUMNS and not name.startswith("dose_"))
 
 
-def _flow_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
-    flows = list(FlowSummary.objects.filter(cohort_id__in=cohorts).order_by("cohort__dimension", "cohort__value", "pk"))
-    # "enrolled" is the total of several tables: hidden in one, it must be hidden in all. Repeat until stable.
-    hidden_enrolled: set = set()
-    while True:
-        hidden: set = set()
-        for figures in _flow_families(flows, cohorts, k, hidden_enrolled):
-            hidden |= protect(figures, k=k)
-        now_enrolled = {key for key in hidden if key[1] == "enrolled"}
-        if now_enrolled <= hidden_enrolled:
-            break
-        hidden_enrolled |= now_enrolled
+def _flow_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtection) -> list[dict]:
+    flows = FlowSummary.objects.filter(cohort_id__in=cohorts).order_by("cohort__dimension", "cohort__value", "pk")
     rows = []
     for f in flows:
         row = {
@@ -374,15 +216,18 @@ def _flow_rows(cohorts: dict[int, _Cohort], k: int) -> list[dict]:
             "dose_share_half": f.dose_share_half,
         }
         # Reasons outside the known list are counted in "withdrawn" but have no column of their own.
-        counted = [name for name in FLOW_COLUMNS if (f.pk, name) in hidden]
-        _hide(row, counted, k)
-        if (f.pk, "dose_n") in hidden or f.dose_n < k:
+        _hide_counts(row, _FLOW_COUNTS, k, protection, "flow", f.cohort_id)
+        dose_label = protection.hidden("flow", f.cohort_id, "dose_n")
+        if dose_label is not None or f.dose_n < k:
             _hide(row, ("dose_median", "dose_q1", "dose_q3", "dose_share_half"), k, small=f.dose_n < k)
-        if (f.pk, "dose_half") in hidden:  # the share stands for a count: hidden for the reason that count is
-            half = round(f.dose_share_half * f.dose_n) if f.dose_share_half is not None else 0
-            _hide(row, ("dose_share_half",), k, small=0 < half < k)
-        if (f.pk, "dose_n") in hidden:
-            _hide(row, ("dose_n",), k)
+        half = round(f.dose_share_half * f.dose_n) if f.dose_share_half is not None else 0
+        half_label = protection.hidden("flow", f.cohort_id, "dose_half")
+        if half_label is not None or 0 < half < k:  # the share stands for a count: hidden for the reason that count is
+            _hide(row, ("dose_share_half",), k, hidden=half_label, small=True)
+        if dose_label is not None:
+            _hide(row, ("dose_n",), k, hidden=dose_label)
+        elif 0 < f.dose_n < k:
+            _hide(row, ("dose_n",), k, small=True)
         rows.append(row)
     return rows
 
@@ -457,15 +302,23 @@ def _comparison_rows(cohorts: dict[int, _Cohort], changes: list[dict], k: int) -
 
 
 def summary_tables(organisation) -> SummaryTables:
-    """Every outcome, change, flow and comparison figure of the organisation's cohorts, small numbers suppressed."""
-    k = threshold_for(organisation)
+    """Every outcome, change, flow and comparison figure of the organisation's cohorts, with what the recompute's
+    protection hides (``outcomes.evaluation.protection``: stored beside the figures, only read here).
+
+    Figures never protected (written before protection was stored, and not recomputed since) are not
+    published: the tables are empty until the next recompute.
+    """
+    protection = stored_protection(organisation)
+    if protection is None:
+        return SummaryTables(k=threshold_for(organisation))
+    k = protection.k
     cohorts = _cohorts(organisation)
-    changes = _change_rows(cohorts, k)
+    changes = _change_rows(cohorts, k, protection)
     return SummaryTables(
         k=k,
-        outcomes=_outcome_rows(cohorts, k),
+        outcomes=_outcome_rows(cohorts, k, protection),
         changes=changes,
-        flows=_flow_rows(cohorts, k),
+        flows=_flow_rows(cohorts, k, protection),
         comparisons=_comparison_rows(cohorts, changes, k),
     )
 

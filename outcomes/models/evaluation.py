@@ -192,6 +192,30 @@ class GroupDataChange(models.Model):
         return f"change to the data of group {self.group_id}"
 
 
+class FigureProtection(models.Model):
+    """What disclosure control hides of an organisation's stored figures, decided by the recompute that wrote
+    them, in the same transaction (``outcomes.evaluation.protection``). Pages, exports and the JSON report only
+    read it: a request never protects anything itself.
+
+    ``hidden`` lists each hidden figure as ``[table, cohort id, *its row's key, column, reason]`` with reason
+    ``"small"`` or ``"complementary"`` (``disclosure.hidden.Reason``), e.g.
+    ``["outcome", 12, "phq9", "total", "post", "n", "small"]``.
+    """
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="figure_protection")
+    k = models.PositiveSmallIntegerField(help_text=_("The threshold the figures were protected with."))
+    computed_at = models.DateTimeField(help_text=_("The same stamp as the cohorts' computed_at of that recompute."))
+    hidden = models.JSONField(default=list)
+    figures = models.PositiveIntegerField(default=0, help_text=_("Published figures considered."))
+    unprotected = models.JSONField(
+        default=list, help_text=_("Small figures no move could protect (hidden; the auditor flags them).")
+    )
+    seconds = models.FloatField(default=0.0, help_text=_("How long the protection took."))
+
+    def __str__(self) -> str:
+        return f"Protection of {self.organisation} (k = {self.k}, {len(self.hidden)} hidden)"
+
+
 class OutcomeSummary(models.Model):
     """Descriptives of one scale at one time point in one cohort (all available data)."""
 

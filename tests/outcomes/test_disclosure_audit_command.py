@@ -56,11 +56,20 @@ def test_an_unknown_organisation_is_refused():
         call_command("audit_disclosure", "--org", "no-such-organisation")
 
 
-def test_figures_hidden_as_text_are_unlabelled_and_typed_ones_keep_their_label():
-    big, _small = _two_groups()
+def test_hidden_figures_carry_the_label_the_recompute_stored_and_the_auditor_reads_it():
+    big, small = _two_groups()
     tables = summary_tables(big.organisation)
     figures, _links = published_figures(
         tables, cohort_groups(big.organisation), reasons=FLOW_REASONS, time_points=FLOW_TIME_POINTS
     )
-    text_hidden = [f for f in figures if isinstance(f.value, Hidden)]
-    assert text_hidden and not any(f.labelled for f in text_hidden)
+    hidden = {f.key: f for f in figures if isinstance(f.value, Hidden)}
+    assert hidden and all(f.labelled for f in hidden.values())
+
+    def n_of(group):
+        return {
+            f.value for key, f in hidden.items() if key[0][0] == "outcome" and key[1:] == ("group", str(group.pk), "n")
+        }
+
+    # The small group's 3 is labelled small; the big group's 17, hidden so that 20 − 17 does not give it away,
+    # complementary.
+    assert n_of(small) == {Hidden.small(tables.k)} and n_of(big) == {Hidden.complementary(tables.k)}

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K
 from outcomes.evaluation.disclosure.suppression import threshold_for
+from outcomes.evaluation.protection import protect_organisation
 from outcomes.exports.cells import neutralise
 from outcomes.exports.pseudonyms import pseudonym
 from outcomes.models import (
@@ -161,6 +162,7 @@ def service():
         online, enrolled=18, started=16, completed=8, withdrawn=6, dose_n=18,
         reasons={"health": 5, "time_or_place": 1}, done={"baseline": 17, "post": 14},
     )  # fmt: skip
+    protect_organisation(org.pk)  # figures written by hand: the recompute would have protected them here
     return {"org": org, "lead": lead, "facilitator": facilitator, "members": members, "group": group}
 
 
@@ -303,10 +305,8 @@ def test_a_hostile_group_name_is_neutralised_in_the_csv_and_the_xlsx_and_negativ
     labels = {row["cohort_label"] for row in rows}
     assert "'" + HOSTILE in labels
     assert not any(label.startswith(("=", "+", "-", "@")) for label in labels)
-    org_outcome = next(r for r in rows if r["table"] == "outcome" and r["cohort_dimension"] == "organisation")
-    assert org_outcome["sd"] == "-2.5"  # a negative number, not "'-2.5"
     org_change = next(r for r in rows if r["table"] == "change" and r["cohort_dimension"] == "organisation")
-    assert org_change["mean_change"] == "-3.25"
+    assert org_change["mean_change"] == "-3.25" and org_change["t"] == "-3.1"  # negative numbers, not "'-3.25"
 
     workbook = openpyxl.load_workbook(io.BytesIO(download(client, lead, "outcomes:export_summary_xlsx", org)))
     assert workbook.sheetnames == ["Outcomes", "Change", "Flow", "Comparisons", "About"]
@@ -410,25 +410,27 @@ def test_suppressed_counts_cannot_be_recovered_by_subtracting_the_shown_cells_fr
     rows = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     assert attack(rows) == []
     whole_change = next(r for r in rows if r["table"] == "change" and r["cohort_dimension"] == "organisation")
-    # 2 deteriorated is primary-suppressed; 6 unchanged goes with it; 12 improved and n_pairs 20 stay.
-    assert (whole_change["n_pairs"], whole_change["improved"]) == ("20", "12")
+    # 2 deteriorated is primary-suppressed, and counts of its row with it; n_pairs 20 and its statistics stay.
+    assert whole_change["n_pairs"] == "20" and whole_change["mean_change"] == "-3.25"
     assert whole_change["deteriorated"] == SUPPRESSED and whole_change["unchanged"] == SUPPRESSED
-    assert whole_change["mean_change"] == "-3.25"  # statistics of 20 people are shown
     # Cross-cohort: the small group is hidden, and so is the other group, or 20 − 17 would give it away.
     outcomes = {r["cohort_label"]: r for r in rows if r["table"] == "outcome"}
     assert outcomes["Tuesday group"]["n"] == SUPPRESSED and outcomes["Tuesday group"]["mean"] == SUPPRESSED
     assert outcomes["'" + HOSTILE]["n"] == SUPPRESSED and outcomes["'" + HOSTILE]["mean"] == SUPPRESSED
-    assert outcomes["All groups"]["n"] == "20" and outcomes["All groups"]["mean"] == "10.0"
+    # Across tables: the organisation's n at baseline (20) is its flow's count assessed at baseline, hidden
+    # there (24 − 20 would say 4 were not assessed), so it is hidden here too, with its statistics.
+    flows = {r["cohort_label"]: r for r in rows if r["table"] == "flow"}
+    assert flows["All groups"]["assessed_baseline"] == SUPPRESSED
+    assert outcomes["All groups"]["n"] == SUPPRESSED and outcomes["All groups"]["mean"] == SUPPRESSED
     # Flow: 4 of the hostile group's 18 are still in the group (18 − 8 completed − 6 withdrawn): not
     # published, but it would follow by subtraction, so "withdrawn" is hidden too; 16 of 18 started
     # means 2 did not, so "started" is hidden.
-    flows = {r["cohort_label"]: r for r in rows if r["table"] == "flow"}
     hostile = flows["'" + HOSTILE]
     assert (hostile["enrolled"], hostile["withdrawn"], hostile["started"]) == ("18", SUPPRESSED, SUPPRESSED)
     assert hostile["withdrawn_time_or_place"] == SUPPRESSED  # 1 person
-    # The organisation's 9 withdrawn are shown: its reasons 5 + 3 + 1 must then hide two of them.
+    # The organisation's reasons 5 + 3 + 1: the 3 and the 1 are hidden, and so the 9 withdrawn that adds them up.
     whole = flows["All groups"]
-    assert whole["withdrawn"] == "9" and whole["withdrawn_health"] == "5"
+    assert whole["withdrawn_health"] == "5" and whole["withdrawn"] == SUPPRESSED
     assert whole["withdrawn_time_or_place"] == whole["withdrawn_not_recorded"] == SUPPRESSED
     assert flows["Tuesday group"]["enrolled"] == "6"
     assert all(
@@ -474,6 +476,7 @@ def test_randomly_filled_tables_never_give_a_suppressed_count_away(client):
         whole, enrolled=enrolled, started=started, completed=completed, withdrawn=withdrawn, dose_n=enrolled,
         reasons={"health": health, "practical": practical, "not_recorded": not_recorded}, done={"baseline": baseline},
     )  # fmt: skip
+    protect_organisation(org.pk)
     rows = read_csv(download(client, lead, "outcomes:export_summary_csv", org))
     assert any(SUPPRESSED in row.values() for row in rows)  # the attack has something to try
     assert attack(rows) == []
@@ -497,6 +500,7 @@ def _hidden_cells(rows: list[dict]) -> dict[tuple, str]:
 def test_a_higher_threshold_suppresses_more(client, service):
     at_default = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     Organisation.objects.filter(pk=service["org"].pk).update(suppression_threshold=10)
+    protect_organisation(service["org"].pk)  # a new threshold recomputes the figures, and so their protection
     at_ten = read_csv(download(client, service["lead"], "outcomes:export_summary_csv", service["org"]))
     assert len(at_ten) == len(at_default)
     hidden_default, hidden_ten = _hidden_cells(at_default), _hidden_cells(at_ten)
@@ -514,14 +518,16 @@ def test_the_meta_analysis_csv_has_n_mean_and_sd_per_time_point_and_the_pre_post
     rows = read_csv(download(client, service["lead"], "outcomes:export_meta_analysis_csv", service["org"]))
     whole = next(r for r in rows if r["cohort_dimension"] == "organisation")
     assert (whole["instrument"], whole["scale"]) == ("phq9", "total")
-    assert (whole["n_baseline"], whole["mean_baseline"], whole["sd_baseline"]) == ("20", "10.0", "-2.5")
+    # Hidden with the flow's count assessed at baseline, its twin (see the subtraction test above).
+    assert (whole["n_baseline"], whole["mean_baseline"], whole["sd_baseline"]) == (SUPPRESSED,) * 3
     assert whole["n_post"] == ""  # no figures at post in the fixture
     assert whole["n_pairs_baseline_post"] == "20"
     assert (whole["mean_change_baseline_post"], whole["sd_change_baseline_post"]) == ("-3.25", "4.0")
     assert whole["r_pre_post_baseline_post"] == "0.55"
     tuesday = next(r for r in rows if r["cohort_label"] == "Tuesday group")
     assert tuesday["n_baseline"] == SUPPRESSED and tuesday["mean_baseline"] == SUPPRESSED
-    assert tuesday["n_pairs_baseline_post"] == "6"
+    # Its 6 pairs are hidden too (complementary): they are 3 improved + 2 unchanged + 1 deteriorated, all hidden.
+    assert tuesday["n_pairs_baseline_post"] == SUPPRESSED
 
 
 def test_the_data_dictionary_describes_every_column_and_item_without_licensed_wording(client, service):

@@ -544,11 +544,13 @@ def _moves_by_lp(search: _Search, f: int) -> bool:
             sorted(i for fam in families for u in units for i in t.atoms_of_unit.get((fam, u), {}).values()),
             dtype=np.int64,
         )
-        for up, down in targets:
-            plan = _l1_moves(search, f, atoms, up, down, k)
-            if plan is not None:
-                search._apply(plan)
-                return True
+        # Both ways of protecting a never-published count are tried, and the one hiding less is taken (reaching
+        # k can need a shown total to change where staying within 0 to k − 1 does not).
+        plans = [plan for up, down in targets if (plan := _l1_moves(search, f, atoms, up, down, k)) is not None]
+        if plans:
+            cost = search.cost_vector()
+            search._apply(min(plans, key=lambda plan: (float(cost[sorted(plan)].sum()), len(plan))))
+            return True
     # The labels themselves narrow it (whatever is hidden): reach the labels' limit instead.
     limit = _l1_moves(search, f, atoms, None, None, k)
     if limit is not None:

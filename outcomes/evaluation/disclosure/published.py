@@ -3,8 +3,8 @@
 The evaluation page, the summary CSV/XLSX, the meta-analysis CSV and the JSON report are all written
 from the same protected rows (``SummaryTables``), including every custom date range that exists, so
 the auditor reads those rows: each figure with the groups and categories it adds up, and its value
-or that it is hidden. Hidden figures written as text ("suppressed (<k)", today's form for every
-hidden figure, whatever hid it) carry no label the auditor may trust: it takes them as unlabelled.
+or that it is hidden and why: the rows carry each hidden figure's label (small or complementary, as the
+recompute's protection stored it), which a reader sees too. Text without a label is taken as unlabelled.
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ OUTCOME = "outcome"
 CHANGE_PARTS = ("recovered", "improved_only", "unchanged", "deteriorated", "unclassified")
 
 
-def _value(value):
-    """A shown count, a Hidden, or (text: today's "suppressed (<k)") an unlabelled hidden figure."""
+def _value(value, k: int):
+    """A shown count, a Hidden, text carrying its label (``summary.SuppressedText``: its ``reason``), or other
+    text ("suppressed (<k)" with no reason) as an unlabelled hidden figure."""
     if isinstance(value, Hidden) or value is None:
         return value, True
     if isinstance(value, str):
+        reason = getattr(value, "reason", None)
+        if reason is not None:
+            return Hidden(reason, k), True
         return Hidden.complementary(1), False
     return int(value), True
 
@@ -44,7 +48,7 @@ def published_figures(tables, groups_of: Mapping[tuple[str, str], Iterable], *, 
     cohorts = sorted(groups_of)
 
     def add(key, family, units, categories, value):
-        shown, labelled = _value(value)
+        shown, labelled = _value(value, tables.k)
         atoms = tuple((family, u, c) for u in units for c in categories)
         figures.append(Published(key, atoms, shown, labelled=labelled))
 
