@@ -13,7 +13,7 @@ def mark_every_cohort_stale(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0016_reliable_change_baseline_and_primary_outcome'),
+        ('outcomes', '0017_comparisons_respect_the_design'),
         ('peersupport', '0013_safeguarding_contact'),
     ]
 
