@@ -41,6 +41,25 @@ def consent_latest_decision(*, user: User, organisation: Organisation) -> Consen
     )
 
 
+def consent_active_user_ids(organisation: Organisation) -> set[int]:
+    """The ids of everyone whose consent is active in ``organisation`` (``consent_is_active`` for all at once, in
+    two queries: for imports that check thousands of people)."""
+    current = consent_current_version(organisation)
+    if current is None:
+        return set()
+    latest: dict[int, ConsentDecision] = {}
+    decisions = ConsentDecision.objects.filter(consent_version__organisation=organisation).order_by(
+        "user_id", "-at", "-id"
+    )
+    for decision in decisions.only("user_id", "action", "consent_version_id", "at"):
+        latest.setdefault(decision.user_id, decision)
+    return {
+        user_id
+        for user_id, decision in latest.items()
+        if decision.action == ConsentDecision.Action.GIVEN and decision.consent_version_id == current.pk
+    }
+
+
 def consent_is_active(*, user: User, organisation: Organisation) -> bool:
     """True when the user's latest decision accepts the version in effect now.
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 #: How many valid codes or names a message lists before "…".
@@ -120,8 +121,13 @@ def listing(choices: Iterable[str]) -> str:
 
 
 def unknown(what: str, value: str, choices: Iterable[str], *, quote: bool = False) -> str:
-    """“instrument “PHQ-9” is not one of ours — did you mean phq9? (valid: gad7, phq9)”."""
-    choices = sorted(set(choices), key=str.lower)
+    """“instrument “PHQ-9” not found — did you mean phq9? (valid: gad7, phq9)”. The same value gives the same
+    message, worked out once (a file may repeat one wrong value on every row)."""
+    return _unknown(what, value, tuple(sorted(set(choices), key=str.lower)), quote, translation.get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _unknown(what: str, value: str, choices: tuple[str, ...], quote: bool, _language: str | None) -> str:
     guess = did_you_mean(value, choices)
     message = _("%(what)s “%(value)s” not found") % {"what": what, "value": value}
     if guess is not None:

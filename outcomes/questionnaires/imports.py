@@ -38,7 +38,7 @@ from outcomes.questionnaires.import_checks import Problems, parse_date, unknown
 from outcomes.questionnaires.responses import AnswerError, response_submit
 from peersupport import audit
 from peersupport.models import AuditEvent, Organisation, User
-from peersupport.selectors import consent_is_active
+from peersupport.selectors import consent_active_user_ids
 
 COLUMNS = ("participant_email", "group", "time_point", "instrument", "item", "value", "completed_date")
 MAX_ROWS = 200_000
@@ -165,7 +165,8 @@ def import_responses(
         for m in Membership.objects.filter(group__organisation=organisation).select_related("user", "group")
     }
     installed_codes = sorted({code for code, _version in registry.installed()})
-    consent_cache: dict[int, bool] = {}
+    consenting = consent_active_user_ids(organisation)
+    definitions: dict[str, InstrumentDefinition | None] = {}
 
     # (membership id, time point, instrument) → answers, completed date, first line
     bundles: dict[tuple, dict] = {}
@@ -194,9 +195,7 @@ def import_responses(
                 % {"email": row["participant_email"], "group": group.name}
             )
             continue
-        if membership.user_id not in consent_cache:
-            consent_cache[membership.user_id] = consent_is_active(user=membership.user, organisation=organisation)
-        if not consent_cache[membership.user_id]:
+        if membership.user_id not in consenting:
             fail(
                 _("participant “%(email)s” has not given (or has withdrawn) consent")
                 % {"email": row["participant_email"]}
@@ -205,7 +204,9 @@ def import_responses(
         if row["time_point"] not in TimePoint.values:
             fail(unknown(_("time_point"), row["time_point"], TimePoint.values))
             continue
-        defn = _definition(row["instrument"])
+        if row["instrument"] not in definitions:
+            definitions[row["instrument"]] = _definition(row["instrument"])
+        defn = definitions[row["instrument"]]
         if defn is None:
             fail(unknown(_("instrument"), row["instrument"], installed_codes))
             continue

@@ -6,6 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from outcomes.models import Response
+from peersupport.models import ConsentVersion
+from peersupport.selectors import consent_active_user_ids, consent_is_active
+from peersupport.services import consent_give, consent_withdraw
 from tests.factories import active_member, facilitated_group
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +100,17 @@ def test_a_file_without_the_columns_is_refused(tmp_path, group_and_member):
     group, _ = group_and_member
     with pytest.raises(CommandError):
         run(tmp_path, group.organisation, "email,score\nsam@example.org,3\n")
+
+
+def test_consent_is_checked_for_everyone_at_once_as_for_each(group_and_member):
+    """The import reads everyone's consent in two queries; it must agree with the one-person check."""
+    group, membership = group_and_member
+    org = group.organisation
+    withdrew = active_member(group).user
+    consent_withdraw(user=withdrew, organisation=org)
+    rejoined = active_member(group).user
+    consent_withdraw(user=rejoined, organisation=org)
+    consent_give(user=rejoined, version=ConsentVersion.objects.get(organisation=org))
+    users = [membership.user, withdrew, rejoined, active_member(facilitated_group()[0]).user]
+    expected = {user.pk for user in users if consent_is_active(user=user, organisation=org)}
+    assert consent_active_user_ids(org) == expected == {membership.user.pk, rejoined.pk}
