@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 #: How many valid codes or names a message lists before "…".
 LIST_AT_MOST = 12
@@ -72,6 +73,7 @@ class Problems:
     """The rejected rows of one file, and how they read grouped."""
 
     errors: list[RowError] = field(default_factory=list)
+    rows: int = 0  # data rows read
 
     def add(self, line: int, message: str) -> None:
         self.errors.append(RowError(line, message))
@@ -92,6 +94,16 @@ class Problems:
     @property
     def rejected_rows(self) -> int:
         return len({error.line for error in self.errors})
+
+
+def rejected_summary(problems: Problems) -> str:
+    """“Nothing was imported: 1,376 of 1,400 rows were rejected (1 problem, below).”"""
+    kinds = len(problems.grouped())
+    return ngettext(
+        "Nothing was imported: %(n)s of %(rows)s rows were rejected (%(m)s problem, below).",
+        "Nothing was imported: %(n)s of %(rows)s rows were rejected (%(m)s problems, below).",
+        kinds,
+    ) % {"n": f"{problems.rejected_rows:,}", "rows": f"{problems.rows:,}", "m": kinds}
 
 
 def _normalised(text: str) -> str:

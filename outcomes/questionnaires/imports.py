@@ -34,7 +34,7 @@ from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition, OptionSet
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource, TimePoint
-from outcomes.questionnaires.import_checks import Problems, parse_date, unknown
+from outcomes.questionnaires.import_checks import Problems, parse_date, rejected_summary, unknown
 from outcomes.questionnaires.responses import AnswerError, response_submit
 from peersupport import audit
 from peersupport.models import AuditEvent, Organisation, User
@@ -51,7 +51,6 @@ ORDER = {value: index for index, value in enumerate(TimePoint.values)}
 
 @dataclass
 class ImportReport(Problems):
-    rows: int = 0
     responses_created: int = 0
     responses_unchanged: int = 0
     unscorable: int = 0  # stored, but with too many unanswered items to give a total
@@ -62,10 +61,7 @@ class ImportReport(Problems):
     def summary(self) -> list[str]:
         """What happened (or, on a dry run or a rejected file, what would have), one sentence a line."""
         if not self.ok:
-            return [
-                _("Nothing was imported: %(n)s of %(rows)s rows were rejected (%(m)s problems, below).")
-                % {"n": f"{self.rejected_rows:,}", "rows": f"{self.rows:,}", "m": len(self.grouped())}
-            ]
+            return [rejected_summary(self)]
         verb = _("Check only, nothing was changed: would import") if self.dry_run else _("Imported")
         lines = [
             _("%(verb)s %(n)s responses from %(rows)s rows (%(u)s were already there, unchanged).")

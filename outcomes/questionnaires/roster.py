@@ -36,7 +36,7 @@ from django.utils.translation import ngettext
 
 from groups.models import Membership, MembershipStatus, SupportGroup, WithdrawalReason
 from groups.services.membership import membership_record_past
-from outcomes.questionnaires.import_checks import Problems, parse_date, unknown
+from outcomes.questionnaires.import_checks import Problems, parse_date, rejected_summary, unknown
 from peersupport import audit
 from peersupport.models import AuditEvent, Organisation, RoleKind, User
 from peersupport.selectors import consent_current_version
@@ -52,7 +52,6 @@ MAX_ROWS = 50_000
 
 @dataclass
 class RosterReport(Problems):
-    rows: int = 0
     people_created: int = 0
     people_existing: int = 0
     consents_recorded: int = 0
@@ -62,10 +61,7 @@ class RosterReport(Problems):
 
     def summary(self) -> list[str]:
         if not self.ok:
-            return [
-                _("Nothing was imported: %(n)s of %(rows)s rows were rejected (%(m)s problems, below).")
-                % {"n": f"{self.rejected_rows:,}", "rows": f"{self.rows:,}", "m": len(self.grouped())}
-            ]
+            return [rejected_summary(self)]
         verb = _("Check only, nothing was changed: would import") if self.dry_run else _("Imported")
         by_status = ", ".join(
             f"{self.memberships_created[status]:,} {MembershipStatus(status).label.lower()}" for status in STATUSES
