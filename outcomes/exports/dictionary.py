@@ -51,8 +51,8 @@ _OUTCOME = {
     "median": "Median." + _SUPPRESSED,
     "q1": "First quartile (numpy/R type 7 linear interpolation)." + _SUPPRESSED,
     "q3": "Third quartile (numpy/R type 7 linear interpolation)." + _SUPPRESSED,
-    "ci_low": "Outcome rows: lower end of the 95% t-interval of the mean. Change rows: of the mean change."
-    + _SUPPRESSED,
+    "ci_low": "Outcome rows: lower end of the 95% t-interval of the mean. Change rows: of the mean change. Empty, "
+    "not estimable, when every value is the same (never an interval of zero width)." + _SUPPRESSED,
     "ci_high": "Outcome rows: upper end of the 95% t-interval of the mean. Change rows: of the mean change."
     + _SUPPRESSED,
 }

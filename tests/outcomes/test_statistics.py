@@ -570,8 +570,8 @@ def test_paired_change_with_identical_differences_has_no_t_or_d_z():
     assert result.mean_change == 2.0
     assert result.sd_change == 0.0
     assert (result.t, result.p, result.d_z, result.d_z_ci_low, result.d_rm) == (None, None, None, None, None)
-    # The interval formula is still defined: d̄ ± t·0.
-    assert (result.ci_low, result.ci_high) == (2.0, 2.0)
+    # d̄ ± t·0 would be an interval of zero width: not estimable instead (docs/statistics.md §3)
+    assert (result.ci_low, result.ci_high) == (None, None)
 
 
 def test_paired_change_with_perfectly_correlated_scores_but_unequal_sds_has_no_d_rm():

@@ -75,7 +75,7 @@ def describe_many(samples: Sequence[Array]) -> dict[str, Array]:
         out["q1"][rows], out["median"][rows], out["q3"][rows] = q1, median, q3
         if n >= 2:
             sd = np.std(x, axis=1, ddof=1)
-            half = _t_half_width(sd, n)
+            half = np.where(np.ptp(x, axis=1) > 0, _t_half_width(sd, n), np.nan)  # all equal: not estimable
             out["sd"][rows] = sd
             out["ci_low"][rows], out["ci_high"][rows] = mean - half, mean + half
     return out
@@ -114,7 +114,7 @@ def paired_change_many(pres: Sequence[Array], posts: Sequence[Array]) -> dict[st
             continue
         sd = np.std(diff, axis=1, ddof=1)
         sd_pre, sd_post = np.std(pre, axis=1, ddof=1), np.std(post, axis=1, ddof=1)
-        half = _t_half_width(sd, n)
+        half = np.where(np.ptp(diff, axis=1) > 0, _t_half_width(sd, n), np.nan)  # all equal: not estimable
         t = np.where(sd > 0, mean / (sd / math.sqrt(n)), np.nan)
         r = _pearson_rows(pre, post)
         d_z = np.where(sd > 0, mean / sd, np.nan)

@@ -92,9 +92,10 @@ def _sd(x: npt.NDArray[np.float64]) -> float | None:
     return _finite(np.std(x, ddof=1)) if x.size >= 2 else None
 
 
-def _t_interval(mean: float, sd: float | None, n: int) -> tuple[float | None, float | None]:
-    """mean ± t(0.975, n-1)·sd/√n; zero width when sd is 0, which is what the formula gives."""
-    if sd is None or n < 2:
+def _t_interval(mean: float, sd: float | None, n: int, *, spread: bool = True) -> tuple[float | None, float | None]:
+    """mean ± t(0.975, n-1)·sd/√n. Not estimable (None, None), never of zero width, when the values have no
+    spread (all equal: docs/statistics.md §3, the zero-variance rule)."""
+    if sd is None or n < 2 or not spread or sd == 0:
         return None, None
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
     return _finite(mean - half), _finite(mean + half)
@@ -187,7 +188,8 @@ def describe(x: Scores) -> Descriptives:
     mean = _finite(np.mean(values))
     sd = _sd(values)
     q1, q3 = (float(q) for q in np.percentile(values, [25, 75], method="linear"))
-    ci_low, ci_high = _t_interval(mean, sd, n) if mean is not None else (None, None)
+    spread = bool(np.ptp(values) > 0)
+    ci_low, ci_high = _t_interval(mean, sd, n, spread=spread) if mean is not None else (None, None)
     return Descriptives(
         n=n,
         mean=mean,
@@ -352,7 +354,8 @@ def paired_change(pre: Scores, post: Scores, *, higher_is_better: bool) -> Paire
     improvement = None if mean_change is None else sign * mean_change
     sd_change, sd_pre, sd_post = _sd(diff), _sd(pre_c), _sd(post_c)
     se_change = None if sd_change is None else _finite(sd_change / math.sqrt(n))
-    ci_low, ci_high = _t_interval(mean_change, sd_change, n) if mean_change is not None else (None, None)
+    spread = bool(np.ptp(diff) > 0)
+    ci_low, ci_high = _t_interval(mean_change, sd_change, n, spread=spread) if mean_change is not None else (None, None)
 
     df = n - 1 if n >= 2 else None
     t = _ratio(mean_change, se_change)
