@@ -7,5 +7,5 @@ class OutcomesConfig(AppConfig):
 
     def ready(self):
         # why: app modules load once the registry is ready (registers the system check, outbox handler, receivers)
-        from . import checks, signals  # noqa: F401
+        from . import checks, datarights, signals  # noqa: F401
         from .questionnaires import risk  # noqa: F401

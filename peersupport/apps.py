@@ -10,7 +10,7 @@ class PeerSupportConfig(AppConfig):
         # why: app modules load once the registry is ready (Django's documented place for these imports).
         from django.db.models.signals import post_migrate
 
-        from . import checks, scheduler, signals, sites  # noqa: F401  (registers checks and signal receivers)
+        from . import checks, datarights, scheduler, signals, sites  # noqa: F401  (registers checks, receivers, parts)
 
         # After django.contrib.sites has made its example.com row (it is earlier in INSTALLED_APPS).
         post_migrate.connect(sites.sync_site, sender=self, dispatch_uid="peersupport.sync_site")

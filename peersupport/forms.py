@@ -82,8 +82,12 @@ class OrganisationSettingsForm(forms.ModelForm):
             "member_contact_instructions",
             "require_second_factor_for_members",
             "suppression_threshold",
+            "erasure_rule",
+            "inactive_erasure_months",
+            "inactive_erasure_warning_days",
         ]
         widgets = {
+            "erasure_rule": forms.RadioSelect,
             "crisis_support_text": forms.Textarea(attrs={"rows": 4}),
             "public_description": forms.Textarea(attrs={"rows": 4}),
         }
@@ -96,4 +100,40 @@ class OrganisationSettingsForm(forms.ModelForm):
         data = super().clean()
         if data.get("out_of_hours_contact_email") and not data.get("out_of_hours_contact_name", "").strip():
             self.add_error("out_of_hours_contact_name", _("Name the out-of-hours contact, so staff know who is told."))
+        return data
+
+
+class ErasureRequestForm(forms.Form):
+    """A person asks for their data to be erased (``peersupport.datarights.erasure_request``)."""
+
+    reason = forms.CharField(
+        label=_("Anything you want the lead to know (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that my account and my answers will be erased and cannot be brought back"),
+        error_messages={"required": _("Tick the box to confirm, or leave this page to keep your data.")},
+    )
+
+
+class ErasureDecisionForm(forms.Form):
+    """A lead approves or declines an erasure request; the note is needed to decline (the member is sent it)."""
+
+    decision = forms.ChoiceField(
+        choices=[("approve", _("Approve: erase")), ("decline", _("Decline"))],
+        error_messages={"required": _("Choose to approve or to decline.")},
+    )
+    note = forms.CharField(
+        label=_("Note (sent to the member if you decline)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "decline" and not data.get("note", "").strip():
+            self.add_error("note", _("Say why you decline it: the member is e-mailed this note."))
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -154,6 +155,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Data subject rights (peersupport.datarights): when the account was erased (it then names no one), and when
+    # the retention job last warned of erasure for inactivity (signing in after it cancels the warning).
+    erased_at = models.DateTimeField(null=True, blank=True)
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -165,6 +170,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return str(_("Erased account"))
         return self.display_name or self.email
 
     def clean(self) -> None:
@@ -173,7 +180,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def name(self) -> str:
+        if self.erased_at is not None:
+            return str(_("Erased account"))
         return self.display_name or self.email.split("@")[0]
+
+
+class ErasureRule(models.TextChoices):
+    """What an approved erasure keeps of a member's records in an organisation (``peersupport.datarights``)."""
+
+    KEEP_RECORDS = "keep_records", _("Keep attendance and membership history without the name")
+    REMOVE_ALL = "remove_all", _("Remove everything, and recompute every figure without the member")
 
 
 class Organisation(models.Model):
@@ -221,6 +237,32 @@ class Organisation(models.Model):
             "Shown on a risk alert when the member has shared no way to reach them: e.g. where the service keeps "
             "members' phone numbers, or who to call."
         ),
+    )
+    erasure_rule = models.CharField(
+        _("what an erasure keeps"),
+        max_length=20,
+        choices=ErasureRule.choices,
+        default=ErasureRule.KEEP_RECORDS,
+        help_text=_(
+            "Answers, scores, alerts and everything that names the member always go. Keeping their attendance and "
+            "membership history (with nothing that names them) keeps the attendance and participant-flow figures "
+            "you already published as they were; removing it recomputes them without the member."
+        ),
+    )
+    inactive_erasure_months = models.PositiveSmallIntegerField(
+        _("erase members' accounts inactive for (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_(
+            "Empty: never. A member who has not signed in for this long is e-mailed a warning, then erased as "
+            "above if they still do not sign in. Facilitators' and leads' accounts are never erased this way."
+        ),
+    )
+    inactive_erasure_warning_days = models.PositiveSmallIntegerField(
+        _("warn them this many days before"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
     require_second_factor_for_members = models.BooleanField(
         _("members need a second factor too"),
@@ -438,6 +480,13 @@ class AuditEvent(models.Model):
         RELIABLE_CHANGE_SD_CHANGED = "reliable_change_sd_changed", _("Reliable-change SD changed by a lead")
         PRIMARY_OUTCOME_NAMED = "primary_outcome_named", _("Primary outcome named")
         EXPORT = "data_exported", _("Data exported")
+        # Data subject rights (peersupport.datarights)
+        PERSONAL_DATA_DOWNLOADED = "personal_data_downloaded", _("A person downloaded their own data")
+        ERASURE_REQUESTED = "erasure_requested", _("Erasure requested")
+        ERASURE_REQUEST_APPROVED = "erasure_request_approved", _("Erasure request approved")
+        ERASURE_REQUEST_DECLINED = "erasure_request_declined", _("Erasure request declined")
+        ACCOUNT_ERASED = "account_erased", _("Account erased")
+        INACTIVE_ACCOUNT_WARNED = "inactive_account_warned", _("Warned of erasure for inactivity")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -538,3 +587,45 @@ class CacheFallbackEntry(models.Model):
 
     def __str__(self) -> str:
         return self.cache_key
+
+
+class ErasureStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a lead")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+
+
+class ErasureRequest(models.Model):
+    """A member's request to have their data erased, reviewed by a lead of one of their organisations.
+
+    One row per organisation the member belongs to, made together (one ``batch``): the erasure is carried out when
+    every row of the batch is approved (``peersupport.datarights``). The rows stay after the erasure, attached to the
+    erased account, which then names no one: the record that an erasure was asked for and by whom it was decided.
+    """
+
+    batch = models.UUIDField(default=uuid.uuid4, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="erasure_requests")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="erasure_requests")
+    reason = models.TextField(_("anything you want the lead to know (optional)"), blank=True, max_length=1000)
+    status = models.CharField(max_length=10, choices=ErasureStatus.choices, default=ErasureStatus.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, max_length=1000)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=ErasureStatus.values), name="erasure_status_valid"),
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                condition=models.Q(status="pending"),
+                name="erasure_one_pending_per_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure request {self.pk} ({self.get_status_display()}) at {self.organisation}"

@@ -42,6 +42,9 @@ PROTECTED_URL_NAMES = frozenset(
         "outcomes:export_meta_analysis_csv",
         "outcomes:export_items_csv",
         "outcomes:export_dictionary_csv",
+        # Erasure requests name members, and approving one erases them.
+        "lead_erasure_requests",
+        "lead_erasure_decide",
     }
 )
 #: Every page of the admin site, whatever its name.
@@ -54,6 +57,7 @@ MEMBER_PROTECTED_URL_NAMES = frozenset(
         "outcomes:instrument",
         "outcomes:my_scores",
         "outcomes:my_answers",
+        "data_download",  # the download holds their answers and scores
     }
 )
 

@@ -187,6 +187,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "peersupport-deliver-outbox": {"task": "peersupport.tasks.deliver_outbox", "schedule": 60.0},
     # Seal into the audit hash chain any row the commit-time sealing missed (a process died in between).
     "peersupport-seal-audit": {"task": "peersupport.tasks.seal_audit", "schedule": 60.0},
+    # Warn, then erase, members inactive past their organisation's period (off unless a lead sets one).
+    "peersupport-erase-inactive-accounts": {"task": "peersupport.tasks.erase_inactive_accounts", "schedule": 86400.0},
 }
 # Without a broker there is no beat: the development server runs the same schedule in a thread of its own
 # (peersupport/scheduler.py). Never turn it on beside beat.

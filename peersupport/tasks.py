@@ -7,7 +7,7 @@ import smtplib
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
-from . import audit, outbox
+from . import audit, datarights, outbox
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
@@ -27,6 +27,14 @@ def seal_audit() -> int:
 def deliver_outbox() -> int:
     """Deliver every outbox row still pending whose next attempt is due (every minute, by beat)."""
     return outbox.deliver_due()
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def erase_inactive_accounts() -> dict:
+    """Warn, then erase, members inactive past their organisation's period (daily, by beat); off unless a lead
+    set a period. Safe to run twice: one warning per stretch of inactivity, one erasure."""
+    report = datarights.inactive_accounts_sweep()
+    return {"warned": report.warned, "erased": report.erased}
 
 
 @shared_task(

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -15,10 +15,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import datarights, secondfactor, selectors, services
 from . import health as health_checks
-from . import secondfactor, selectors, services
-from .forms import ConsentVersionForm, InvitationForm, OrganisationSettingsForm, ProfileForm
-from .models import Organisation, Role, RoleKind
+from .forms import (
+    ConsentVersionForm,
+    ErasureDecisionForm,
+    ErasureRequestForm,
+    InvitationForm,
+    OrganisationSettingsForm,
+    ProfileForm,
+)
+from .models import ErasureRequest, ErasureStatus, Organisation, Role, RoleKind
 from .pagination import page_of
 from .permissions import Perm, organisation_for
 
@@ -186,7 +193,7 @@ def consent_withdraw(request: HttpRequest, slug: str) -> HttpResponse:
             request,
             _(
                 "Your consent is withdrawn. We will not collect new information from you. "
-                "What was collected before is kept unless you ask us to erase it."
+                "What was collected before is kept unless you ask us to erase it, from your profile."
             ),
         )
     return redirect("consent", organisation.slug)
@@ -226,6 +233,90 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your profile is saved."))
         return redirect("profile")
     return render(request, "peersupport/profile.html", {"form": form})
+
+
+@never_cache
+@login_required
+@require_GET
+def data_download(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own data, one zip (JSON and CSV): there is no way to ask for anyone else's."""
+    name, content = datarights.download_zip(request.user, request=request)
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erasure_request(request: HttpRequest) -> HttpResponse:
+    """What an erasure does, and the request itself (reviewed by a lead of each of the person's organisations)."""
+    form = ErasureRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = datarights.erasure_request(user=request.user, reason=form.cleaned_data["reason"], request=request)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if not made:  # in no organisation: erased at once, and signed out with it
+                return redirect("home")
+            messages.success(request, _("Your request is sent. You will be e-mailed if it is declined."))
+            return redirect("erasure_request")
+    return render(
+        request,
+        "peersupport/erasure_request.html",
+        {
+            "form": form,
+            "pending": list(datarights.pending_requests_of(request.user)),
+            "organisations": datarights.organisations_of(request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def lead_erasure_requests(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
+    page = page_of(request, datarights.requests_for(organisation))
+    return render(
+        request,
+        "peersupport/lead_erasure_requests.html",
+        {"organisation": organisation, "page": page, "form": ErasureDecisionForm(), "pending": ErasureStatus.PENDING},
+    )
+
+
+@login_required
+@require_POST
+def lead_erasure_decide(request: HttpRequest, slug: str, request_id: int) -> HttpResponse:
+    organisation = organisation_for(request, slug, Perm.MANAGE_ORGANISATION)
+    row = ErasureRequest.objects.filter(pk=request_id, organisation=organisation).first()
+    if row is None:
+        raise Http404("No such request.")
+    form = ErasureDecisionForm(request.POST)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            datarights.erasure_decide(
+                erasure_request=row, by=request.user, approve=approve, note=form.cleaned_data["note"], request=request
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Approved.") if approve else _("Declined: the member is e-mailed your note."))
+        return redirect("lead_erasure_requests", organisation.slug)
+    page = page_of(request, datarights.requests_for(organisation))
+    return render(
+        request,
+        "peersupport/lead_erasure_requests.html",
+        {
+            "organisation": organisation,
+            "page": page,
+            "form": ErasureDecisionForm(),
+            "pending": ErasureStatus.PENDING,
+            "failed": row.pk,
+            "failed_form": form,
+        },
+        status=400,
+    )
 
 
 @require_GET

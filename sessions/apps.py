@@ -11,7 +11,7 @@ class GroupSessionsConfig(AppConfig):
         # why: app modules load once the registry is ready (Django's documented place for these imports).
         from groups import hooks
 
-        from . import selectors
+        from . import datarights, selectors  # noqa: F401  (datarights registers its part)
 
         # The groups pages show the next session and attendance without groups importing this app.
         hooks.add_group_figures(selectors.groups_with_session_figures)
