@@ -78,7 +78,9 @@ register(
         erase=erase,
         order=30,  # after the answers and the attendance that hang from memberships
         covers={
-            "groups.Membership.user": "withdrawn, then kept without notes (keep_records) or deleted (remove_all)",
+            "groups.Membership.user": "rule: withdrawn, then kept without notes (keep_records) or deleted (remove_all)",
+            "groups.MembershipEvent.membership": "rule: kept without notes (keep_records) or deleted (remove_all)",
+            "groups.GroupFacilitator.user": "kept: the group's record of who ran it, now naming no one",
         },
     )
 )

@@ -95,6 +95,11 @@ register(
         export=export,
         erase=erase,
         order=10,  # first: the answers hang from the memberships the groups part may remove
-        covers={"outcomes.RiskAlert.member": "deleted, with the answers that raised it"},
+        covers={
+            "outcomes.Assessment.membership": "deleted",
+            "outcomes.Response.assessment": "deleted",
+            "outcomes.RiskAlert.member": "deleted, with the answers that raised it",
+            "outcomes.RiskAlert.response": "deleted",
+        },
     )
 )

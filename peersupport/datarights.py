@@ -94,7 +94,8 @@ class Part:
     name: str
     export: Callable[[User], dict[str, Rows]]
     erase: Callable[[Erasure], None]
-    #: ``"app_label.Model.field"`` of each link to the user this part covers → what the erasure does to those rows.
+    #: ``"app_label.Model.field"`` of each link to the user (or to a row the user owns) this part covers → what the
+    #: erasure does to those rows: "deleted…", "kept: why…", or "rule: …" (the organisation's erasure_rule decides).
     covers: dict[str, str]
     #: Erasure runs parts by this order (answers before the memberships they hang from); the download likewise.
     order: int = 50

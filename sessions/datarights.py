@@ -70,6 +70,8 @@ register(
         erase=erase,
         order=20,
         covers={
+            "group_sessions.Attendance.membership": "rule: kept (keep_records) or deleted (remove_all)",
+            "group_sessions.OneToOneContact.membership": "rule: kept (keep_records) or deleted (remove_all)",
             "group_sessions.SessionReminder.user": "deleted",
             "group_sessions.MemberPreferences.user": "deleted (the calendar feed stops)",
         },
