@@ -95,6 +95,16 @@ class OrganisationSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_choices(first=[self.instance.time_zone])
+        # The page always sends these; a post without them (an older form) keeps what is set.
+        for name in ("erasure_rule", "inactive_erasure_warning_days"):
+            self.fields[name].required = False
+
+    def clean_erasure_rule(self):
+        return self.cleaned_data.get("erasure_rule") or self.instance.erasure_rule
+
+    def clean_inactive_erasure_warning_days(self):
+        value = self.cleaned_data.get("inactive_erasure_warning_days")
+        return self.instance.inactive_erasure_warning_days if value is None else value
 
     def clean(self):
         data = super().clean()
