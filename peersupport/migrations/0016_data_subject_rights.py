@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('peersupport', '0013_safeguarding_contact'),
+        ('peersupport', '0015_consent_source_paper'),
     ]
 
     operations = [
