@@ -3,11 +3,17 @@ the groups a person facilitates. Registered by ``GroupsConfig.ready``."""
 
 from __future__ import annotations
 
+from django.db.models import Max
+
 from peersupport.datarights import Erasure, Part, Rows, register, when
 from peersupport.models import User
 
 from .models import GroupFacilitator, Membership, MembershipEvent
 from .services.membership import IN_GROUP_STATUSES, membership_withdraw
+
+
+def last_activity(user: User):
+    return MembershipEvent.objects.filter(membership__user=user).aggregate(at=Max("at"))["at"]
 
 
 def export(user: User) -> dict[str, Rows]:
@@ -77,6 +83,7 @@ register(
         export=export,
         erase=erase,
         order=30,  # after the answers and the attendance that hang from memberships
+        last_activity=last_activity,
         covers={
             "groups.Membership.user": "rule: withdrawn, then kept without notes (keep_records) or deleted (remove_all)",
             "groups.MembershipEvent.membership": "rule: kept without notes (keep_records) or deleted (remove_all)",

@@ -8,11 +8,17 @@ recomputed without the member after commit (and by the sweep, if that message is
 
 from __future__ import annotations
 
+from django.db.models import Max
+
 from peersupport.datarights import Erasure, Part, Rows, register, when
 from peersupport.models import User
 
 from .evaluation.marking import mark_stale, mark_stale_if_computed
 from .models import Assessment, Response, RiskAlert
+
+
+def last_activity(user: User):
+    return Response.objects.filter(assessment__membership__user=user).aggregate(at=Max("updated_at"))["at"]
 
 
 def export(user: User) -> dict[str, Rows]:
@@ -95,6 +101,7 @@ register(
         export=export,
         erase=erase,
         order=10,  # first: the answers hang from the memberships the groups part may remove
+        last_activity=last_activity,
         covers={
             "outcomes.Assessment.membership": "deleted",
             "outcomes.Response.assessment": "deleted",

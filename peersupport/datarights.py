@@ -24,10 +24,11 @@ that names no one.
 approves or declines with a note; the erasure is carried out when every organisation has approved.
 
 **Retention** (``inactive_accounts_sweep``, the daily ``erase_inactive_accounts`` job): an organisation may set a
-period (``inactive_erasure_months``, a month counted as 30 days, off by default) after which a member who has not
-signed in is warned by e-mail, and ``inactive_erasure_warning_days`` after the warning, if they still have not
-signed in, erased as above. Members of several organisations are erased only when every one of them has the rule
-on and its period has passed; facilitators' and leads' accounts never are.
+period (``inactive_erasure_months``, a month counted as 30 days, off by default) after which a member with no
+activity (``last_active``: signing in, answers, attendance, a membership's change) is warned by e-mail, and
+``inactive_erasure_warning_days`` after the warning, if they still have not been active, erased as above. Members
+of several organisations are erased only when every one of them has the rule on and its period has passed;
+facilitators' and leads' accounts never are.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class Part:
     covers: dict[str, str]
     #: Erasure runs parts by this order (answers before the memberships they hang from); the download likewise.
     order: int = 50
+    #: The person's latest activity this part knows of (an answer, a session attended), for the retention job.
+    last_activity: Callable[[User], dt.datetime | None] | None = None
 
 
 PARTS: dict[str, Part] = {}
@@ -229,6 +232,7 @@ def _export_account(user: User) -> dict[str, Rows]:
                 "organisation": d.consent_version.organisation.name,
                 "consent_version": d.consent_version.version,
                 "decision": d.get_action_display(),
+                "how": d.get_source_display(),
                 "at": when(d.at),
             }
             for d in ConsentDecision.objects.filter(user=user)
@@ -478,7 +482,11 @@ class SweepReport:
 
 
 def last_active(user: User) -> dt.datetime:
-    return max(filter(None, [user.last_login, user.date_joined]))
+    """The latest of signing in, joining, and what any part knows (answers, attendance, a membership's change):
+    a member imported from paper who never signs in but attends is not inactive."""
+    times = [user.last_login, user.date_joined]
+    times += [part.last_activity(user) for part in parts() if part.last_activity is not None]
+    return max(filter(None, times))
 
 
 def _retention_of(organisations: list[Organisation]) -> tuple[dt.timedelta, dt.timedelta] | None:
@@ -532,9 +540,9 @@ def _warn_inactive(user: User, *, since: dt.datetime, erase_on: dt.datetime, now
     queue_email(
         subject=_("Your account will be erased unless you sign in"),
         body=_(
-            "You have not signed in to %(site)s since %(since)s. Your organisation erases the accounts and data of "
-            "members who stay away this long: yours will be erased on or after %(date)s unless you sign in before "
-            "then.\n\nTo keep your account, just sign in: %(url)s\n"
+            "We have not seen you on %(site)s since %(since)s (no sign-in, answers or attendance). Your organisation "
+            "erases the accounts and data of members who stay away this long: yours will be erased on or after "
+            "%(date)s unless you sign in before then.\n\nTo keep your account, just sign in: %(url)s\n"
             "To keep a copy of your data first, sign in and download it from your profile."
         )
         % {

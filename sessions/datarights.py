@@ -3,10 +3,17 @@ one-to-one contacts, reminders and session preferences. Registered by ``GroupSes
 
 from __future__ import annotations
 
+from django.db.models import Max
+
 from peersupport.datarights import Erasure, Part, Rows, register, when
 from peersupport.models import User
 
-from .models import Attendance, MemberPreferences, OneToOneContact, SessionReminder
+from .models import Attendance, AttendanceStatus, MemberPreferences, OneToOneContact, SessionReminder
+
+
+def last_activity(user: User):
+    present = Attendance.objects.filter(membership__user=user, status=AttendanceStatus.PRESENT)
+    return present.aggregate(at=Max("session__starts_at"))["at"]
 
 
 def export(user: User) -> dict[str, Rows]:
@@ -69,6 +76,7 @@ register(
         export=export,
         erase=erase,
         order=20,
+        last_activity=last_activity,
         covers={
             "group_sessions.Attendance.membership": "rule: kept (keep_records) or deleted (remove_all)",
             "group_sessions.OneToOneContact.membership": "rule: kept (keep_records) or deleted (remove_all)",

@@ -37,6 +37,7 @@ ALLOWED = {
     "admin.LogEntry.user": "the admin's own history of staff changes",
     # allauth's pending confirmation of an address: a key and a date, deleted with the address (CASCADE).
     "account.EmailConfirmation.email_address": "goes with the e-mail address, which the erasure deletes",
+    "peersupport.ConsentDecision.entered_by": "the staff member who entered a consent given on paper",
     "peersupport.Invitation.created_by": "the lead who sent an invitation: the organisation's record",
     "peersupport.ErasureRequest.decided_by": "the lead who decided an erasure request",
     "groups.Curriculum.created_by": "authorship of the service's curriculum",

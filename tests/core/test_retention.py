@@ -12,10 +12,12 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
+from groups.models import MembershipEvent
 from outcomes.models import Response
 from peersupport import datarights, scheduler
 from peersupport.models import AuditEvent, Role, RoleKind
-from tests.factories import OrganisationFactory, active_member, facilitated_group, person
+from sessions.models import Attendance
+from tests.factories import GroupSessionFactory, OrganisationFactory, active_member, facilitated_group, person
 from tests.outcomes.test_aggregation import answered
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +35,9 @@ def setup():
     organisation.save()
     membership = active_member(group)
     answered(membership, "baseline", 25)
+    # Everything the member did was before their last sign-in.
+    Response.objects.filter(assessment__membership=membership).update(updated_at=T0 - 50 * DAY)
+    MembershipEvent.objects.filter(membership=membership).update(at=T0 - 100 * DAY)
     member = membership.user
     member.date_joined = T0 - 100 * DAY
     member.last_login = T0
@@ -95,6 +100,19 @@ def test_signing_in_after_the_warning_keeps_the_account(setup, on_commit):
     assert sweep(on_commit, T0 + (340 + 330) * DAY).warned == 1
 
 
+def test_attending_or_answering_counts_as_activity_for_a_member_who_never_signs_in(setup, on_commit):
+    """A member entered from a paper roster may never sign in: attending a session keeps their account."""
+    _organisation, member, _ = setup
+    member.last_login = None
+    member.save()
+    membership = member.memberships.get()
+    session = GroupSessionFactory(group=membership.group, starts_at=T0 + 300 * DAY, ends_at=T0 + 300 * DAY + DAY / 24)
+    Attendance.objects.create(session=session, membership=membership, status="present")
+    assert datarights.last_active(member) == T0 + 300 * DAY
+    assert sweep(on_commit, T0 + 400 * DAY).warned == 0
+    assert sweep(on_commit, T0 + (300 + 330) * DAY).warned == 1
+
+
 def test_a_period_set_late_still_gives_the_full_notice(setup, on_commit):
     _organisation, member, _ = setup
     late = T0 + 800 * DAY  # long past the period when the job first sees the member
@@ -130,6 +148,7 @@ def test_a_lead_sets_the_period_on_the_settings_page_and_it_is_audited(client, s
         "time_zone": organisation.time_zone,
         "crisis_support_text": organisation.crisis_support_text,
         "alert_escalation_hours": 24,
+        "suppression_threshold": organisation.suppression_threshold,
         "erasure_rule": "remove_all",
         "inactive_erasure_months": "0",
         "inactive_erasure_warning_days": 30,
