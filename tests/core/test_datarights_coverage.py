@@ -48,6 +48,8 @@ ALLOWED = {
     "group_sessions.OneToOneContact.facilitator": "who gave a contact (the member's side is covered)",
     "outcomes.InstrumentText.uploaded_by": "who uploaded licensed questionnaire wording",
     "outcomes.MeasurementPlan.created_by": "who made a measurement plan",
+    "outcomes.ReliableChangeBaseline.set_by": "the lead who set a reliable-change parameter",
+    "outcomes.PrimaryOutcome.named_by": "the lead who named a plan's primary outcome",
     "outcomes.RiskAlert.acknowledged_by": "the staff member who acknowledged an alert (the alert is covered)",
 }
 
