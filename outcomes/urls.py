@@ -26,6 +26,11 @@ urlpatterns = [
     path("o/<slug:slug>/lead/plans/", lead_views.plans, name="lead_plans"),
     path("o/<slug:slug>/lead/plans/<int:plan_id>/", lead_views.plan, name="lead_plan"),
     path(
+        "o/<slug:slug>/lead/plans/<int:plan_id>/primary-outcome/",
+        lead_views.plan_primary_outcome,
+        name="lead_plan_primary_outcome",
+    ),
+    path(
         "o/<slug:slug>/lead/plans/<int:plan_id>/time-points/<int:time_point_id>/remove/",
         lead_views.plan_time_point_remove,
         name="lead_plan_time_point_remove",

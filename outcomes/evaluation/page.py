@@ -26,7 +26,12 @@ def _mine(rows: list[dict], cohort: CohortState) -> list[dict]:
 def cohort_sections(organisation, tables, cohort: CohortState) -> dict:
     """The page's context for one computed cohort: instruments, flow, comparisons and instrument titles."""
     titles = {code: defn.title for (code, _v), defn in registry.installed().items()}
+    # The same people as a cohort a reader meets first: said above its figures, which are not extra tests.
+    repeat = next((r for r in _mine(tables.changes, cohort) if r.get("same_people_as")), None)
     return {
+        "same_people": (
+            {"label": repeat["same_people_as"], "cohort": repeat["same_people_as_key"]} if repeat else None
+        ),
         "instruments": instrument_sections(tables, cohort, titles),
         **flow_section(tables, cohort),
         "comparisons": visible_comparisons(organisation, tables) if cohort.dimension == "organisation" else [],

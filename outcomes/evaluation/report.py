@@ -7,6 +7,7 @@ hides the same cells and none can be recovered by comparing them.
 
 from __future__ import annotations
 
+from outcomes.evaluation import primary
 from outcomes.evaluation.summary import shown_comparisons, summary_tables
 from outcomes.models import CohortState, ComparisonSummary
 
@@ -76,6 +77,9 @@ def _change(r: dict) -> dict:
         "to": r["to_time_point"],
         "higher_is_better": r["higher_is_better"],
         **{key: _shown(r[key]) for key in CHANGE_KEYS},
+        "outcome_role": r.get("outcome_role"),
+        "primary_note": r.get("primary_note") or None,
+        "p_holm": _shown(r.get("p_holm")),
         "reliable_change_parameters": (
             {name: _shown(r[column]) for column, name in RCI_KEYS.items()} if r.get("rci_reliability") else None
         ),
@@ -99,7 +103,12 @@ def evaluation_report(organisation) -> dict:
         for r in tables.outcomes
         if not is_hidden(r["n"])
     ]
-    changes = [_change(r) for r in tables.changes if not is_hidden(r["n_pairs"])]
+    # A cohort of the same people as one shown before it is listed once, not as extra tests.
+    changes = [_change(r) for r in tables.changes if not is_hidden(r["n_pairs"]) and not r.get("same_people_as")]
+    same_people = sorted(
+        {(r["cohort_dimension"], r["cohort_value"], r["cohort_label"], r["same_people_as"]) for r in tables.changes}
+        - {(r["cohort_dimension"], r["cohort_value"], r["cohort_label"], None) for r in tables.changes}
+    )
     flows = [
         {
             "cohort": _cohort(r),
@@ -132,6 +141,16 @@ def evaluation_report(organisation) -> dict:
         "design_note": DESIGN_NOTE,
         "suppression_threshold": tables.k,
         "outcomes": outcomes,
+        "primary_outcomes": primary.history(organisation),
+        "multiplicity": {
+            "method": "holm",
+            "adjusted": "p (paired t-test) of every secondary change shown, cohorts of the same people left out",
+            "family_size": sum(1 for c in changes if c["p_holm"] is not None),
+        },
+        "same_people": [
+            {"cohort": {"dimension": d, "value": v, "label": label}, "same_people_as": same}
+            for d, v, label, same in same_people
+        ],
         "changes": changes,
         "flow": flows,
         "comparisons": comparisons,

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from groups.models import WithdrawalReason
+from outcomes.evaluation import primary
 from outcomes.evaluation.disclosure.hidden import Hidden
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.protection import StoredProtection
@@ -56,7 +57,7 @@ RCI_COLUMNS = (
 )  # fmt: skip
 CHANGE_COLUMNS = (
     *COHORT_COLUMNS, "instrument", "scale", "from_time_point", "to_time_point", "higher_is_better",
-    "n_pairs", *CHANGE_STATS, *CHANGE_COUNTS, *RCI_COLUMNS,
+    "n_pairs", *CHANGE_STATS, *CHANGE_COUNTS, *RCI_COLUMNS, *primary.LABELS,
 )  # fmt: skip
 FLOW_REASONS = (*WithdrawalReason.values, "not_recorded")
 FLOW_TIME_POINTS = tuple(TimePoint.values)
@@ -314,6 +315,7 @@ def summary_tables(organisation) -> SummaryTables:
     k = protection.k
     cohorts = _cohorts(organisation)
     changes = _change_rows(cohorts, k, protection)
+    primary.label_changes(organisation, cohorts, changes)  # primary or secondary, Holm, same people as
     return SummaryTables(
         k=k,
         outcomes=_outcome_rows(cohorts, k, protection),

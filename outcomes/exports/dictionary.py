@@ -102,6 +102,14 @@ _CHANGE = {
     "rci_reliability": "Reliability r_xx used for the RCI, from the instrument file.",
     "rci_reliability_kind": "test-retest or alpha.",
     "rci_reliability_source": "The published source of r_xx (the instrument file's citation).",
+    "outcome_role": "primary (the change from baseline its groups' plans name as the primary outcome, named by a lead "
+    "with a timestamp) or secondary (everything else).",
+    "primary_note": "For the primary outcome: when it was named, whether after a follow-up had opened, and any earlier "
+    "choice it replaced; for a cohort without one, why.",
+    "p_holm": "Holm-adjusted p of a secondary outcome, over every secondary p-value of this report that is shown "
+    "(with its effect size and interval), cohorts of the same people left out. Empty for the primary outcome.",
+    "same_people_as": "The cohort shown earlier that has exactly the same people: this row is that cohort's, not an "
+    "extra test.",
     "rci_cutoff": "Cut-off c (Jacobson & Truax weighted midpoint), from published norms.",
 }
 _FLOW = {

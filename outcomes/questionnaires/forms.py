@@ -84,6 +84,19 @@ class TimePointForm(forms.Form):
         return data
 
 
+class PrimaryOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Primary outcome"))
+    reason = forms.CharField(
+        label=_("Why (needed when changing it, or once a follow-up has opened)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = choices
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"), help_text=_("UTF-8 CSV with the columns above (“CSV UTF-8” in a spreadsheet).")

@@ -16,7 +16,7 @@ from outcomes.instruments import registry
 from outcomes.instruments.text import text_status
 from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint
 from outcomes.questionnaires import services
-from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, TimePointForm
+from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, PrimaryOutcomeForm, TimePointForm
 from outcomes.questionnaires.imports import COLUMNS, import_responses
 from outcomes.questionnaires.roster import COLUMNS as ROSTER_COLUMNS
 from outcomes.questionnaires.roster import import_roster
@@ -123,9 +123,7 @@ def plans(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def plan(request: HttpRequest, slug: str, plan_id: int) -> HttpResponse:
     organisation = _lead_org(request, slug)
-    the_plan = MeasurementPlan.objects.filter(pk=plan_id, organisation=organisation).first()
-    if the_plan is None:
-        raise Http404("No such plan.")
+    the_plan = _plan_or_404(organisation, plan_id)
     form = TimePointForm(request.POST or None, instruments=_instrument_choices(organisation))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -145,12 +143,56 @@ def plan(request: HttpRequest, slug: str, plan_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Time point added. Members' assessments are created by the next run."))
             return redirect("outcomes:lead_plan", organisation.slug, the_plan.pk)
-    time_points = the_plan.time_points.prefetch_related("instruments")
+    return _plan_page(request, organisation, the_plan, form=form)
+
+
+def _plan_or_404(organisation, plan_id: int) -> MeasurementPlan:
+    the_plan = MeasurementPlan.objects.filter(pk=plan_id, organisation=organisation).first()
+    if the_plan is None:
+        raise Http404("No such plan.")
+    return the_plan
+
+
+def _plan_page(request, organisation, the_plan, *, form=None, primary_form=None) -> HttpResponse:
+    namings = list(the_plan.primary_outcomes.select_related("named_by").order_by("named_at", "id"))
     return render(
         request,
         "outcomes/lead/plan.html",
-        {"organisation": organisation, "plan": the_plan, "time_points": time_points, "form": form},
+        {
+            "organisation": organisation,
+            "plan": the_plan,
+            "time_points": the_plan.time_points.prefetch_related("instruments"),
+            "form": form or TimePointForm(instruments=_instrument_choices(organisation)),
+            "primary_form": primary_form or PrimaryOutcomeForm(choices=services.primary_outcome_choices(the_plan)),
+            "primary": namings[-1] if namings else None,
+            "namings": namings,
+            "follow_up_opened": services.follow_up_opened(the_plan),
+        },
     )
+
+
+@login_required
+@require_POST
+def plan_primary_outcome(request: HttpRequest, slug: str, plan_id: int) -> HttpResponse:
+    organisation = _lead_org(request, slug)
+    the_plan = _plan_or_404(organisation, plan_id)
+    form = PrimaryOutcomeForm(request.POST, choices=services.primary_outcome_choices(the_plan))
+    if form.is_valid():
+        try:
+            services.primary_outcome_name(
+                plan=the_plan,
+                choice=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Primary outcome recorded. Everything else in the report is secondary."))
+            return redirect("outcomes:lead_plan", organisation.slug, the_plan.pk)
+    return _plan_page(request, organisation, the_plan, primary_form=form)
 
 
 @login_required

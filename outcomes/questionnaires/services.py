@@ -8,11 +8,22 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from groups.models import Curriculum, SupportGroup
+from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
-from outcomes.models import AssessmentStatus, InstrumentText, MeasurementPlan, PlanInstrument, PlanTimePoint
+from outcomes.models import (
+    Assessment,
+    AssessmentStatus,
+    InstrumentText,
+    MeasurementPlan,
+    PlanInstrument,
+    PlanTimePoint,
+    PrimaryOutcome,
+    TimePoint,
+)
 from peersupport import audit
 from peersupport.models import AuditEvent, Organisation, User
 
@@ -93,6 +104,116 @@ def time_point_add(
         instruments=list(instruments),
     )
     return added
+
+
+def primary_outcome_choices(plan: MeasurementPlan) -> list[tuple[str, str]]:
+    """What can be a plan's primary outcome: the change from baseline to one of its later time points on an
+    instrument scale asked at both, as (``code@version|scale|time point``, label)."""
+    time_points = {tp.time_point: tp for tp in plan.time_points.prefetch_related("instruments")}
+    baseline = time_points.get(TimePoint.BASELINE)
+    if baseline is None:
+        return []
+    at_baseline = {(i.instrument_code, i.instrument_version) for i in baseline.instruments.all()}
+    labels = dict(TimePoint.choices)
+    choices = []
+    for value, _label in TimePoint.choices:
+        tp = time_points.get(value)
+        if tp is None or value == TimePoint.BASELINE:
+            continue
+        for instrument in tp.instruments.all():
+            key = (instrument.instrument_code, instrument.instrument_version)
+            if key not in at_baseline:
+                continue
+            try:
+                defn = registry.get(*key)
+            except LookupError:
+                continue
+            for scale, scale_label in [
+                ("total", _("total score")),
+                *((s.name, s.label or s.name) for s in defn.subscales),
+            ]:
+                choices.append(
+                    (
+                        f"{key[0]}@{key[1]}|{scale}|{value}",
+                        _("%(title)s, %(scale)s: baseline → %(time_point)s")
+                        % {"title": defn.title, "scale": scale_label, "time_point": labels[value]},
+                    )
+                )
+    return choices
+
+
+def follow_up_opened(plan: MeasurementPlan) -> bool:
+    """Whether any member has been asked at a time point of the plan after baseline (a follow-up has opened)."""
+    return (
+        Assessment.objects.filter(plan_time_point__plan=plan)
+        .exclude(time_point=TimePoint.BASELINE)
+        .exclude(status=AssessmentStatus.UPCOMING)
+        .exists()
+    )
+
+
+@transaction.atomic
+def primary_outcome_name(
+    *, plan: MeasurementPlan, choice: str, reason: str = "", by: User, request: HttpRequest | None = None
+) -> PrimaryOutcome:
+    """Name the plan's primary outcome (``choice`` from ``primary_outcome_choices``). Meant before its first
+    follow-up opens; naming it again later is allowed with a reason and is kept as a change (the earlier
+    namings stay), shown on the plan page and in the report."""
+    locked = MeasurementPlan.objects.select_for_update().get(pk=plan.pk)  # one naming at a time per plan
+    if choice not in dict(primary_outcome_choices(locked)):
+        raise ValidationError(
+            {"outcome": _("Choose a questionnaire scale asked at baseline and at a later time point of this plan.")}
+        )
+    instrument, scale, time_point = choice.split("|")
+    code, _sep, version = instrument.partition("@")
+    previous = locked.primary_outcomes.order_by("-named_at", "-id").first()
+    if previous and (previous.instrument_code, previous.instrument_version, previous.scale, previous.time_point) == (
+        code,
+        int(version),
+        scale,
+        time_point,
+    ):
+        raise ValidationError({"outcome": _("This is already the plan's primary outcome.")})
+    late = follow_up_opened(locked)
+    reason = (reason or "").strip()
+    if (late or previous) and not reason:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "Say why the primary outcome is changed: the change is shown on this page and in the report."
+                )
+                if previous
+                else _("A follow-up has already opened: say why the primary outcome is named only now.")
+            }
+        )
+    named = PrimaryOutcome.objects.create(
+        plan=locked,
+        instrument_code=code,
+        instrument_version=int(version),
+        scale=scale,
+        time_point=time_point,
+        named_at=timezone.now(),
+        named_by=by,
+        reason=reason,
+        after_follow_up_opened=late,
+    )
+    audit.record(
+        Action.PRIMARY_OUTCOME_NAMED,
+        actor=by,
+        organisation=locked.organisation,
+        obj=named,
+        request=request,
+        plan=locked.pk,
+        outcome=choice,
+        previous=(
+            f"{previous.instrument_code}@{previous.instrument_version}|{previous.scale}|{previous.time_point}"
+            if previous
+            else None
+        ),
+        after_follow_up_opened=late,
+        reason=reason,
+    )
+    return named
 
 
 class TimePointInUse(Exception):
