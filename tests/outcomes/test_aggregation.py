@@ -251,12 +251,16 @@ def test_evaluation_report_prints_only_unsuppressed_figures_with_documented_keys
         "ci_low",
         "ci_high",
     }
-    change = next(r for r in report["changes"] if r["cohort"]["dimension"] == "group")
+    # One group: its cohort is the organisation's people, so its changes are listed once, under the organisation.
+    assert {"dimension": "group", "value": str(worked_example.pk), "label": worked_example.name} in [
+        s["cohort"] for s in report["same_people"]
+    ]
+    change = next(r for r in report["changes"] if r["cohort"]["dimension"] == "organisation")
     assert set(change) >= {
         "from", "to", "n_pairs", "mean_change", "sd_change", "ci_low", "ci_high", "t", "p", "p_wilcoxon",
         "wilcoxon_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "g_av_ci_low", "g_av_ci_high",
         "d_rm", "g_rm", "g_rm_ci_low", "g_rm_ci_high", "r_pre_post", "improved", "unchanged", "deteriorated",
-        "reliable_change_parameters",
+        "reliable_change_parameters", "outcome_role", "primary_note", "p_holm",
     }  # fmt: skip
     assert change["n_pairs"] == 8 and change["from"] == "baseline" and change["to"] == "post"
     # what the figures are, and the figures an evaluator asked for (docs/evaluation-report.md)
