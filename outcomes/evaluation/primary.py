@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from groups.models import Membership, SupportGroup
+from outcomes.evaluation.cohorts import cohorts_groups
 from outcomes.evaluation.disclosure.hidden import is_hidden
 from outcomes.evaluation.statistics import multiplicity
-from outcomes.models import CohortDimension, MeasurementPlan, PrimaryOutcome, TimePoint
+from outcomes.models import CohortDimension, CohortState, MeasurementPlan, PrimaryOutcome, TimePoint
 
 # The order cohorts are shown in (broad to narrow), so the one kept of the same people is the broadest.
 DISPLAY_ORDER = (
@@ -81,16 +82,17 @@ def describe(naming: PrimaryOutcome, earlier: list[PrimaryOutcome]) -> str:
 
 def label_changes(organisation, cohorts: dict, changes: list[dict]) -> None:
     """Add ``outcome_role``, ``primary_note``, ``p_holm`` and ``same_people_as`` to each change row (in place).
-    ``cohorts``: pk → an object with ``dimension``, ``value``, ``label`` and ``groups`` (the summary's)."""
+    ``cohorts``: pk → an object with ``pk``, ``dimension``, ``value`` and ``label`` (the summary's)."""
     populated = _populated(organisation)
-    same = same_people_as(organisation, cohorts, populated=populated)
+    groups_of = _groups_of(cohorts)
+    same = same_people_as(organisation, cohorts, populated=populated, groups_of=groups_of)
     by_key = {(c.dimension, c.value): c for c in cohorts.values()}
 
     plans = group_plans(organisation)
     namings = plan_namings(organisation)
     primary_of: dict[int, tuple[tuple[str, str, str] | None, str]] = {}
     for cohort in cohorts.values():
-        members = sorted(set(cohort.groups) & populated)
+        members = sorted(groups_of.get(cohort.pk, set()) & populated)
         current = [namings[plans[g]][-1] if namings.get(plans.get(g)) else None for g in members]
         keys = {_key(n) if n else None for n in current}
         if len(keys) == 1 and None not in keys:
@@ -128,12 +130,21 @@ def _populated(organisation) -> set[int]:
     return set(Membership.objects.filter(group__organisation=organisation).values_list("group_id", flat=True))
 
 
-def same_people_as(organisation, cohorts: dict, *, populated: set[int] | None = None) -> dict[int, int | None]:
+def _groups_of(cohorts: dict) -> dict[int, set[int]]:
+    """Each cohort's pk → the pks of its groups (two queries, whatever the number of cohorts)."""
+    states = list(CohortState.objects.filter(pk__in=list(cohorts)))
+    return dict(zip((s.pk for s in states), cohorts_groups(states), strict=True)) if states else {}
+
+
+def same_people_as(
+    organisation, cohorts: dict, *, populated: set[int] | None = None, groups_of: dict[int, set[int]] | None = None
+) -> dict[int, int | None]:
     """Each cohort's pk → the pk of the cohort shown before it with exactly the same people, or None."""
     populated = _populated(organisation) if populated is None else populated
+    groups_of = _groups_of(cohorts) if groups_of is None else groups_of
     order = {dimension: i for i, dimension in enumerate(DISPLAY_ORDER)}
     shown = sorted(cohorts.values(), key=lambda c: (order.get(c.dimension, len(order)), c.label, c.pk))
-    return multiplicity.same_people([(c.pk, set(c.groups) & populated) for c in shown])
+    return multiplicity.same_people([(c.pk, groups_of.get(c.pk, set()) & populated) for c in shown])
 
 
 def history(organisation) -> list[dict]:
