@@ -133,9 +133,9 @@ def listing(choices: Iterable[str]) -> str:
 
 
 def unknown(what: str, value: str, choices: Iterable[str], *, quote: bool = False) -> str:
-    """“instrument “PHQ-9” not found — did you mean phq9? (valid: gad7, phq9)”. The same value gives the same
-    message, worked out once (a file may repeat one wrong value on every row)."""
-    return _unknown(what, value, tuple(sorted(set(choices), key=str.lower)), quote, translation.get_language())
+    """“instrument “PHQ-9” not found — did you mean phq9? (valid: gad7, phq9)”, the choices in the order given.
+    The same value gives the same message, worked out once (a file may repeat one wrong value on every row)."""
+    return _unknown(what, value, tuple(dict.fromkeys(choices)), quote, translation.get_language())
 
 
 @functools.lru_cache(maxsize=1024)

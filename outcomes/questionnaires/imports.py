@@ -155,7 +155,7 @@ def import_responses(
     for group in groups:
         groups_by_name[group.name.strip().lower()].append(group)
         groups_by_name[str(group.pk)].append(group)
-    group_names = [group.name for group in groups]
+    group_names = sorted((group.name for group in groups), key=str.lower)
     memberships = {
         (m.group_id, m.user.email.lower()): m
         for m in Membership.objects.filter(group__organisation=organisation).select_related("user", "group")

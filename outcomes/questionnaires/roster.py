@@ -136,7 +136,7 @@ def import_roster(
     for group in groups:
         groups_by_name[group.name.strip().lower()].append(group)
         groups_by_name[str(group.pk)].append(group)
-    group_names = [group.name for group in groups]
+    group_names = sorted((group.name for group in groups), key=str.lower)
     this_year = timezone.localdate().year
 
     rows: list[_Row] = []

@@ -67,7 +67,7 @@ def test_one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported(tmp_pa
         "1 row: participant “nobody@example.org” is not a member of “Tuesday recovery group” (import the roster "
         "first) (line 12)",
         "1 row: group “No such group” not found (valid: Tuesday recovery group) (line 13)",
-        "1 row: time_point “later” not found (valid: baseline, follow_up_12, follow_up_3, follow_up_6, mid, post) "
+        "1 row: time_point “later” not found (valid: baseline, mid, post, follow_up_3, follow_up_6, follow_up_12) "
         "(line 14)",
         err[4],
         "1 row: completed_date “31/05/2026” must be a date like 2026-03-31 (line 16)",

@@ -101,8 +101,8 @@ def test_an_evaluator_imports_history_from_a_fresh_organisation_through_the_page
         "1 row: status “left” not found (valid: active, completed, withdrawn) (line 32)",
         "1 row: left_date (2025-02-01) is before joined_date (2025-03-01) (line 33)",
         "1 row: consent_date (2025-03-01) is after left_date (2025-02-01) (line 33)",
-        "1 row: withdrawal_reason “moved” not found (valid: feeling_better, health, not_helpful, not_said, other, "
-        "other_support, practical, time_or_place) (line 33)",
+        "1 row: withdrawal_reason “moved” not found (valid: not_helpful, time_or_place, health, feeling_better, "
+        "other_support, practical, other, not_said) (line 33)",
     ]
     assert not User.objects.filter(email__startswith="p1").exists()
 
