@@ -43,7 +43,13 @@ def member_questionnaires(context, organisation):
 def staff_alerts(context, organisation):
     """Unacknowledged risk alerts of a facilitator's groups (a lead: all); shown until acknowledged."""
     user = context["request"].user
-    return {"organisation": organisation, "alerts": list(open_alerts_for(user, organisation)[:20])}
+    alerts = list(open_alerts_for(user, organisation)[:20])
+    return {
+        "organisation": organisation,
+        "alerts": alerts,
+        "live": [alert for alert in alerts if not alert.historical],
+        "historical": [alert for alert in alerts if alert.historical],
+    }
 
 
 @register.simple_tag

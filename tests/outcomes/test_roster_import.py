@@ -189,6 +189,9 @@ def test_an_evaluator_imports_history_from_a_fresh_organisation_through_the_page
     assert OutboxMessage.objects.count() == outbox_before
     completion = client.get(reverse("outcomes:completion", args=[org.slug])).content.decode()
     assert "historical: imported, for review" in completion
+    dashboard = client.get(reverse("lead_dashboard", args=[org.slug])).content.decode()
+    assert "4 historical alerts from imported answers to review." in dashboard
+    assert "may need support now" not in dashboard
 
 
 def test_recent_answers_alert_as_if_answered_online(tmp_path):
