@@ -64,7 +64,11 @@ class ImportReport(Problems):
             return [rejected_summary(self)]
         verb = _("Check only, nothing was changed: would import") if self.dry_run else _("Imported")
         lines = [
-            _("%(verb)s %(n)s responses from %(rows)s rows (%(u)s were already there, unchanged).")
+            ngettext(
+                "%(verb)s %(n)s response from %(rows)s rows (%(u)s were already there, unchanged).",
+                "%(verb)s %(n)s responses from %(rows)s rows (%(u)s were already there, unchanged).",
+                self.responses_created,
+            )
             % {
                 "verb": verb,
                 "n": f"{self.responses_created:,}",

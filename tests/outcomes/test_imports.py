@@ -114,3 +114,16 @@ def test_consent_is_checked_for_everyone_at_once_as_for_each(group_and_member):
     users = [membership.user, withdrew, rejoined, active_member(facilitated_group()[0]).user]
     expected = {user.pk for user in users if consent_is_active(user=user, organisation=org)}
     assert consent_active_user_ids(org) == expected == {membership.user.pk, rejoined.pk}
+
+
+def test_a_row_that_contradicts_what_is_stored_rejects_the_file_and_keeps_nothing_of_it(
+    tmp_path, group_and_member, capsys
+):
+    group, _ = group_and_member
+    active_member(group, email="kim@example.org")
+    run(tmp_path, group.organisation, HEADER + phq9_rows())
+    # Kim's answers come first in the file and are fine; Sam's baseline is stored with other answers.
+    with pytest.raises(CommandError, match="Nothing was imported: 1 of 18 rows were rejected"):
+        run(tmp_path, group.organisation, HEADER + phq9_rows(email="kim@example.org") + phq9_rows(value="2"))
+    assert "phq9 at baseline is already stored with other answers (line 11)" in capsys.readouterr().err
+    assert Response.objects.count() == 1  # Kim's response, checked and stored first, was rolled back
