@@ -24,18 +24,20 @@ from django.utils import timezone
 
 from groups.models import GroupFormat, Membership, MembershipEvent, MembershipStatus, SupportGroup
 from outcomes.evaluation import reliable_change
-from outcomes.evaluation.statistics import design, many, single
+from outcomes.evaluation.statistics import design, many, missing, single
 from outcomes.instruments import registry
 from outcomes.instruments.types import InstrumentDefinition
 from outcomes.models import (
     Assessment,
     AssessmentStatus,
+    AttritionSummary,
     ChangeSummary,
     CohortState,
     ComparisonSummary,
     FlowSummary,
     GroupComparisonSet,
     OutcomeSummary,
+    PrimaryOutcome,
     Response,
     TimePoint,
 )
@@ -364,6 +366,9 @@ COMPARISON_COLUMNS = (
 )  # fmt: skip
 
 
+ATTRITION_COLUMNS = ("cohort_id", "instrument_code", "scale", "time_point", *AttritionSummary.FIGURES)
+#: the time points attrition is counted at: those a change from baseline is computed to
+ATTRITION_TIME_POINTS = tuple(after for _, after in CHANGE_PAIRS)
 COMPARISON_SET_COLUMNS = (
     "cohort_id", "instrument_code", "scale", "from_time_point", "to_time_point", "group_ids", "labels", "counts",
     "figures", "adjusted", "clustering",
@@ -379,6 +384,7 @@ class Figures:
     flows: list[tuple] = field(default_factory=list)
     comparisons: list[tuple] = field(default_factory=list)
     comparison_sets: list[tuple] = field(default_factory=list)
+    attrition: list[tuple] = field(default_factory=list)
 
     def tables(self):
         """(model, columns, rows) for each summary table."""
@@ -388,6 +394,7 @@ class Figures:
             (FlowSummary, FLOW_COLUMNS, self.flows),
             (ComparisonSummary, COMPARISON_COLUMNS, self.comparisons),
             (GroupComparisonSet, COMPARISON_SET_COLUMNS, self.comparison_sets),
+            (AttritionSummary, ATTRITION_COLUMNS, self.attrition),
         )
 
 
@@ -437,9 +444,12 @@ def compute(
             flow = no_members = no_members or participant_flow(data, np.zeros(0, dtype=np.int64))
         values = [flow[name] for name in FLOW_COLUMNS[1:]]
         figures.flows.extend([(cohort_id, *values) for cohort_id in cohort_ids])
+    primary = _primary_outcomes(several)
     for state, pos in several:
         flow = participant_flow(data, pos)
         figures.flows.append((state.pk, *(flow[name] for name in FLOW_COLUMNS[1:])))
+        imputed = primary if state.dimension == "organisation" else set()
+        figures.attrition.extend(attrition_rows(data, state, pos, flow["enrolled"], imputed))
         if state.dimension == "organisation":
             rows, sets = compare_changes(data, state, pos)
             figures.comparisons.extend(rows)
@@ -771,3 +781,67 @@ def participant_flow(data: Data, positions: np.ndarray) -> dict:
         "dose_q3": dose.q3,
         "dose_share_half": dose.share_at_or_above,
     }
+
+
+# --- attrition and the sensitivity analysis (docs/statistics.md §5, §11) ------------------------------------
+
+
+def _primary_outcomes(several) -> set[tuple[str, str, str]]:
+    """(instrument, scale, time point) of the primary outcome in force in each of the organisation's plans, if an
+    organisation cohort is being computed (its multiple imputation is only for them)."""
+    organisations = {state.organisation_id for state, _ in several if state.dimension == "organisation"}
+    if not organisations:
+        return set()
+    latest: dict[int, tuple[str, str, str]] = {}
+    named = PrimaryOutcome.objects.filter(plan__organisation_id__in=organisations).order_by("named_at", "id")
+    for plan_id, code, scale, time_point in named.values_list("plan_id", "instrument_code", "scale", "time_point"):
+        latest[plan_id] = (code, scale, time_point)
+    return set(latest.values())
+
+
+def attrition_rows(data: Data, state: CohortState, positions: np.ndarray, enrolled: int, imputed: set) -> list[tuple]:
+    """``ATTRITION_COLUMNS`` rows of one cohort: each instrument total and time point after baseline with a score.
+
+    Members with a valid baseline score who have none at the time point are its non-completers; their baseline
+    is compared with the completers'. For a primary outcome in ``imputed`` the mean change is also estimated
+    under missing at random (chained equations, fixed seed, Rubin's rules) over everyone with either score.
+    """
+    rows: list[tuple] = []
+    b = _TP_INDEX[TimePoint.BASELINE]
+    for key in sorted(data.scales):
+        code, scale_name = key
+        if scale_name != "total":
+            continue
+        scale = data.scales[key]
+        chosen = _selector(positions, scale.group_pos) if positions.size else slice(0, 0)
+        values = scale.values[chosen]
+        if not values.shape[0]:
+            continue
+        baseline = values[:, b]
+        has_baseline = ~np.isnan(baseline)
+        for time_point in ATTRITION_TIME_POINTS:
+            later = values[:, _TP_INDEX[time_point]]
+            has_later = ~np.isnan(later)
+            with_baseline, with_score = int(has_baseline.sum()), int(has_later.sum())
+            if not with_score:
+                continue
+            balance = missing.baseline_balance(baseline[has_baseline], has_later[has_baseline])
+            both = has_baseline & has_later
+            completers_change = float(np.mean(later[both] - baseline[both])) if both.any() else None
+            mi = (None,) * 7
+            if (code, scale_name, time_point) in imputed:
+                either = has_baseline | has_later
+                result = missing.impute_mean_change(baseline[either], later[either])
+                if result.pooled is not None:
+                    pooled = result.pooled
+                    mi = (pooled.estimate, pooled.ci_low, pooled.ci_high, pooled.fraction_missing_information,
+                          result.n, pooled.m, result.seed)  # fmt: skip
+            rows.append(
+                (state.pk, code, scale_name, time_point, enrolled, with_baseline, with_score,
+                 1 - with_score / enrolled if enrolled else None,
+                 1 - with_score / with_baseline if with_baseline else None,
+                 balance.n_completers, balance.mean_completers, balance.sd_completers, balance.n_non_completers,
+                 balance.mean_non_completers, balance.sd_non_completers, balance.smd, balance.smd_ci_low,
+                 balance.smd_ci_high, completers_change, *mi)
+            )  # fmt: skip
+    return rows

@@ -35,6 +35,7 @@ def cohort_sections(organisation, tables, cohort: CohortState) -> dict:
         "instruments": instrument_sections(tables, cohort, titles),
         **flow_section(tables, cohort),
         "comparisons": visible_comparisons(organisation, tables) if cohort.dimension == "organisation" else [],
+        **attrition_section(tables, cohort),
         "titles": titles,
     }
 
@@ -108,3 +109,21 @@ def _rci_used(rows: list[dict]) -> dict | None:
         (r["rci_sd_pre"] for r in rows if r.get("rci_sd_pre") is not None and not is_hidden(r["rci_sd_pre"])), None
     )
     return {**used, "sd_shown": sd}
+
+
+def attrition_section(tables, cohort: CohortState) -> dict:
+    """Who was lost at each time point, against enrolled and against baseline, why people left, and whether
+    those who stayed started differently; the sensitivity analysis beside the completers' change."""
+    rows = sorted(_mine(tables.attrition, cohort), key=lambda r: (r["instrument"], TIME_ORDER[r["time_point"]]))
+    flows = _mine(tables.flows, cohort)
+    reasons = []
+    if flows and not is_hidden(flows[0]["enrolled"]):
+        reasons = [
+            (key.removeprefix("withdrawn_").replace("_", " "), value)
+            for key, value in flows[0].items()
+            if key.startswith("withdrawn_") and value not in (None, 0)
+        ]
+    return {
+        "attrition": [{**r, "time_label": TIME_LABELS.get(r["time_point"], r["time_point"])} for r in rows],
+        "leaving_reasons": reasons,
+    }

@@ -41,6 +41,7 @@ from outcomes.evaluation import engine, group_data, reliable_change
 from outcomes.evaluation.cohorts import CurriculumFields, GroupFields, cohort_keys, cohorts_groups
 from outcomes.evaluation.protection import protect_organisation
 from outcomes.models import (
+    AttritionSummary,
     ChangeSummary,
     CohortDimension,
     CohortState,
@@ -185,7 +186,9 @@ def recompute_organisation(
         ids = [state.pk for state in states]
         # The organisation's reliable-change parameters (frozen baselines), the same for all its cohorts.
         figures = engine.compute(read.data, cohorts, rci=reliable_change.parameters_for(organisation_id, computing=ids))
-        for model in (OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet):
+        for model in (
+            OutcomeSummary, ChangeSummary, FlowSummary, ComparisonSummary, GroupComparisonSet, AttritionSummary,
+        ):  # fmt: skip
             _delete_rows(model, ids)
         for model, columns, rows in figures.tables():
             _insert(model, columns, rows)

@@ -8,8 +8,9 @@ hides the same cells and none can be recovered by comparing them.
 from __future__ import annotations
 
 from outcomes.evaluation import primary
+from outcomes.evaluation.disclosure.hidden import Hidden
 from outcomes.evaluation.summary import shown_comparisons, summary_tables
-from outcomes.models import CohortState, ComparisonSummary
+from outcomes.models import AttritionSummary, CohortState, ComparisonSummary
 
 OUTCOME_KEYS = ("n", "mean", "sd", "median", "q1", "q3", "ci_low", "ci_high")
 CHANGE_KEYS = (
@@ -135,6 +136,16 @@ def evaluation_report(organisation) -> dict:
         }
         for r in tables.comparisons
     ]
+    attrition = [
+        {
+            "cohort": _cohort(r),
+            "instrument": r["instrument"],
+            "scale": r["scale"],
+            "time_point": r["time_point"],
+            **{key: None if isinstance(r[key], Hidden) else r[key] for key in AttritionSummary.FIGURES},
+        }
+        for r in tables.attrition
+    ]
     return {
         "organisation": organisation.slug,
         "design": DESIGN,
@@ -154,4 +165,5 @@ def evaluation_report(organisation) -> dict:
         "changes": changes,
         "flow": flows,
         "comparisons": comparisons,
+        "attrition": attrition,
     }

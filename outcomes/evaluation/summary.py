@@ -33,6 +33,7 @@ from outcomes.evaluation.protection import StoredProtection
 from outcomes.evaluation.protection import stored as stored_protection
 from outcomes.instruments import registry
 from outcomes.models import (
+    AttritionSummary,
     ChangeSummary,
     CohortState,
     ComparisonSummary,
@@ -75,6 +76,11 @@ COMPARISON_COLUMNS = (
     "a_dimension", "a_value", "a_label", "b_label", "n_a", "n_b", *COMPARISON_STATS,
 )  # fmt: skip
 
+ATTRITION_COLUMNS = (*COHORT_COLUMNS, "instrument", "scale", "time_point", *AttritionSummary.FIGURES)
+#: the non-completers' figures: statistics of fewer than k people are hidden with their count
+NON_COMPLETER_FIGURES = ("n_non_completers", "mean_non_completers", "sd_non_completers", "smd", "smd_ci_low",
+                         "smd_ci_high")  # fmt: skip
+
 
 @dataclass
 class SummaryTables:
@@ -83,6 +89,7 @@ class SummaryTables:
     changes: list[dict] = field(default_factory=list)
     flows: list[dict] = field(default_factory=list)
     comparisons: list[dict] = field(default_factory=list)
+    attrition: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -302,6 +309,47 @@ def _comparison_rows(cohorts: dict[int, _Cohort], changes: list[dict], k: int) -
     ]
 
 
+def _attrition_rows(cohorts: dict[int, _Cohort], tables: SummaryTables) -> list[dict]:
+    """Published attrition rows (docs/statistics.md §5). Every count in a row is a count the protected tables
+    already show for the same cohort — enrolled (flow), with_baseline and with_score (the outcome n), and
+    n_completers (the change's n_pairs) — so a row is listed only when all four are shown and equal: it can
+    then give nothing away that they do not. The non-completers (with_baseline − n_completers) follow from shown
+    figures; still, their statistics describe them alone and are hidden (``Hidden``, small) when they are 1 to
+    k − 1 people, and so are their count and the SMD."""
+    k = tables.k
+    enrolled = {(r["cohort_dimension"], r["cohort_value"]): r["enrolled"] for r in tables.flows}
+    n_at = {
+        (r["cohort_dimension"], r["cohort_value"], r["instrument"], r["scale"], r["time_point"]): r["n"]
+        for r in tables.outcomes
+    }
+    pairs = shown_pairs(tables.changes)
+    rows = []
+    for a in AttritionSummary.objects.filter(cohort_id__in=cohorts).order_by(
+        "instrument_code", "scale", "time_point", "cohort__dimension", "cohort__value"
+    ):
+        cohort = cohorts[a.cohort_id]
+        at = (cohort.dimension, cohort.value, a.instrument_code, a.scale)
+        shown = (
+            enrolled.get(at[:2]) == a.enrolled
+            and n_at.get((*at, TimePoint.BASELINE)) == a.with_baseline
+            and n_at.get((*at, a.time_point)) == a.with_score
+            and pairs.get((*at, TimePoint.BASELINE, a.time_point)) == a.n_completers
+        )
+        if not shown or a.enrolled < k:
+            continue
+        row = {
+            **_cohort_cells(cohort),
+            "instrument": a.instrument_code,
+            "scale": a.scale,
+            "time_point": a.time_point,
+            **{name: getattr(a, name) for name in AttritionSummary.FIGURES},
+        }
+        if 0 < a.n_non_completers < k:
+            row.update(dict.fromkeys(NON_COMPLETER_FIGURES, Hidden.small(k)))
+        rows.append(row)
+    return rows
+
+
 def summary_tables(organisation) -> SummaryTables:
     """Every outcome, change, flow and comparison figure of the organisation's cohorts, with what the recompute's
     protection hides (``outcomes.evaluation.protection``: stored beside the figures, only read here).
@@ -316,13 +364,15 @@ def summary_tables(organisation) -> SummaryTables:
     cohorts = _cohorts(organisation)
     changes = _change_rows(cohorts, k, protection)
     primary.label_changes(organisation, cohorts, changes)  # primary or secondary, Holm, same people as
-    return SummaryTables(
+    tables = SummaryTables(
         k=k,
         outcomes=_outcome_rows(cohorts, k, protection),
         changes=changes,
         flows=_flow_rows(cohorts, k, protection),
         comparisons=_comparison_rows(cohorts, changes, k),
     )
+    tables.attrition = _attrition_rows(cohorts, tables)
+    return tables
 
 
 # --- meta-analysis rows -------------------------------------------------------------------------
@@ -378,7 +428,9 @@ def _union(*column_lists) -> tuple[str, ...]:
     return tuple(seen)
 
 
-SUMMARY_COLUMNS = _union(("table",), OUTCOME_COLUMNS, CHANGE_COLUMNS, FLOW_COLUMNS, COMPARISON_COLUMNS)
+SUMMARY_COLUMNS = _union(
+    ("table",), OUTCOME_COLUMNS, CHANGE_COLUMNS, FLOW_COLUMNS, COMPARISON_COLUMNS, ATTRITION_COLUMNS
+)
 
 
 def summary_rows(tables: SummaryTables) -> list[dict]:
@@ -388,6 +440,7 @@ def summary_rows(tables: SummaryTables) -> list[dict]:
         *({"table": "change", **row} for row in tables.changes),
         *({"table": "flow", **row} for row in tables.flows),
         *({"table": "comparison", **row} for row in tables.comparisons),
+        *({"table": "attrition", **row} for row in tables.attrition),
     ]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from outcomes.evaluation.disclosure.hidden import Hidden
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -24,6 +26,8 @@ def plain(value):
     """A Python value as a CSV/XLSX cell: None → empty, booleans → true/false, dates as ISO text."""
     if value is None:
         return ""
+    if isinstance(value, Hidden):  # a figure withheld by disclosure control: its cell text
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime | dt.date):

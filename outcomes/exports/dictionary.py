@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from outcomes.evaluation.report import DESIGN, DESIGN_NOTE
 from outcomes.evaluation.summary import (
+    ATTRITION_COLUMNS,
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
     FLOW_COLUMNS,
@@ -41,7 +42,7 @@ _SUPPRESSED = (
     "by subtraction (see notes)."
 )
 _OUTCOME = {
-    "table": "Which table the row belongs to: outcome, change, flow or comparison (summary CSV only).",
+    "table": "Which table the row belongs to: outcome, change, flow, comparison or attrition (summary CSV only).",
     "instrument": "Instrument code (see the item rows below).",
     "scale": "“total” or a subscale name.",
     "time_point": f"When it was measured: {TIME_POINTS}.",
@@ -176,6 +177,34 @@ _COMPARISON = {
     "model; otherwise the comparison cannot support a conclusion and no p-value is given.",
     "conclusion_note": "Comparison rows: why the comparison cannot support a conclusion (empty when it can).",
 }
+_ATTRITION = {
+    "with_baseline": "Attrition rows: members with a valid baseline score (the baseline n of the outcome rows).",
+    "with_score": "Attrition rows: members with a valid score at time_point (that time point's n).",
+    "attrition_enrolled": "Attrition rows: lost against enrolled, 1 − with_score / enrolled (0–1).",
+    "attrition_baseline": "Attrition rows: lost against baseline, 1 − with_score / with_baseline; negative when "
+    "people who missed baseline came back.",
+    "n_completers": "Attrition rows: members with a baseline score and one at time_point (the change's n_pairs).",
+    "mean_completers": "Attrition rows: the completers' mean baseline score.",
+    "sd_completers": "Attrition rows: the completers' baseline SD (n − 1).",
+    "n_non_completers": "Attrition rows: members with a baseline score and none at time_point." + _SUPPRESSED,
+    "mean_non_completers": "Attrition rows: the non-completers' mean baseline score." + _SUPPRESSED,
+    "sd_non_completers": "Attrition rows: the non-completers' baseline SD (n − 1)." + _SUPPRESSED,
+    "smd": "Attrition rows: (completers' − non-completers' mean baseline) / pooled SD: far from 0, those who "
+    "stayed started differently." + _SUPPRESSED,
+    "smd_ci_low": "Attrition rows: lower 95% limit of smd, smd − 1.96·√V, V = (n₁ + n₂)/(n₁n₂) + smd²/(2(n₁ + n₂))."
+    + _SUPPRESSED,
+    "smd_ci_high": "Attrition rows: upper 95% limit of smd." + _SUPPRESSED,
+    "completers_mean_change": "Attrition rows: the completers' mean change baseline → time_point.",
+    "mi_mean_change": "Attrition rows, primary outcome of the organisation only: mean change under missing at "
+    "random (multiple imputation by chained equations, Rubin's rules; statistics.md §11). A sensitivity "
+    "analysis beside completers_mean_change, not a replacement.",
+    "mi_ci_low": "Attrition rows: lower 95% limit of mi_mean_change (Barnard–Rubin df).",
+    "mi_ci_high": "Attrition rows: upper 95% limit of mi_mean_change.",
+    "mi_fraction_missing": "Attrition rows: fraction of missing information γ of the imputation.",
+    "mi_n": "Attrition rows: members in the imputation (a score at baseline or at time_point).",
+    "mi_imputations": "Attrition rows: number of imputed data sets m.",
+    "mi_seed": "Attrition rows: the random seed, so the figure can be reproduced.",
+}
 _META = {
     **{f"n_{tp}": f"n at {tp} (all available data)." + _SUPPRESSED for tp in TimePoint.values},
     **{f"mean_{tp}": f"Mean at {tp}." + _SUPPRESSED for tp in TimePoint.values},
@@ -251,7 +280,7 @@ def _labels(item: Item, defn: InstrumentDefinition) -> str:
 
 
 def _column_rows(export: str, columns, descriptions: dict) -> list[dict]:
-    every = {**_COHORT, **_OUTCOME, **_CHANGE, **_FLOW, **_COMPARISON, **_META, **_ITEMS}
+    every = {**_COHORT, **_OUTCOME, **_CHANGE, **_FLOW, **_COMPARISON, **_ATTRITION, **_META, **_ITEMS}
     return [
         {"section": "column", "export": export, "column": name, "description": descriptions.get(name, every.get(name))}
         for name in columns
@@ -266,6 +295,8 @@ def dictionary_rows() -> list[dict]:
     rows += _column_rows("summary", [c for c in FLOW_COLUMNS if c not in OUTCOME_COLUMNS], {})
     earlier = {*OUTCOME_COLUMNS, *CHANGE_COLUMNS, *FLOW_COLUMNS}
     rows += _column_rows("summary", [c for c in COMPARISON_COLUMNS if c not in earlier], {})
+    earlier |= set(COMPARISON_COLUMNS)
+    rows += _column_rows("summary", [c for c in ATTRITION_COLUMNS if c not in earlier], {})
     rows += _column_rows("summary", ("design",), {"design": _DESIGN})
     rows += _column_rows("meta_analysis", (*META_COLUMNS, "design"), {"design": _DESIGN})
     rows += _column_rows("items", ITEM_COLUMNS, {})

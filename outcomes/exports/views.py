@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.report import DESIGN, DESIGN_NOTE
 from outcomes.evaluation.summary import (
+    ATTRITION_COLUMNS,
     CHANGE_COLUMNS,
     COMPARISON_COLUMNS,
     FLOW_COLUMNS,
@@ -104,6 +105,7 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
             ("Change", CHANGE_COLUMNS, tables.changes),
             ("Flow", FLOW_COLUMNS, tables.flows),
             ("Comparisons", COMPARISON_COLUMNS, tables.comparisons),
+            ("Attrition", ATTRITION_COLUMNS, tables.attrition),
             ("About", ("item", "value"), about),
         ]
     )

@@ -2,6 +2,7 @@
 here, so ``outcomes.models.X``, the migrations and the app label stay as they were."""
 
 from .evaluation import (
+    AttritionSummary,
     ChangeSummary,
     CohortDimension,
     CohortState,
@@ -38,6 +39,7 @@ __all__ = [
     "ChangeSummary",
     "CohortDimension",
     "CohortState",
+    "AttritionSummary",
     "ComparisonSummary",
     "FigureProtection",
     "FlowSummary",

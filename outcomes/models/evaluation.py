@@ -295,6 +295,62 @@ class ChangeSummary(models.Model):
         return f"{self.cohort} {self.instrument_code}/{self.scale} {self.from_time_point}→{self.to_time_point}"
 
 
+class AttritionSummary(models.Model):
+    """Who was lost at a time point and whether they started differently (docs/statistics.md §5, §11): one row
+    per cohort (of more than one group), instrument total and time point after baseline.
+
+    Counts of members with a valid score: ``with_baseline`` at baseline, ``with_score`` at the time point (the
+    outcome table's n), ``n_completers`` at both (the change table's n_pairs); the non-completers are those
+    with a baseline score and none at the time point. The multiple-imputation figures (``mi_*``) are filled
+    only for a plan's primary outcome in the organisation's cohort.
+    """
+
+    cohort = models.ForeignKey(CohortState, on_delete=models.CASCADE, related_name="attrition", db_index=False)
+    instrument_code = models.CharField(max_length=40)
+    scale = models.CharField(max_length=40)
+    time_point = models.CharField(max_length=20, choices=TimePoint.choices)
+    enrolled = models.PositiveIntegerField()
+    with_baseline = models.PositiveIntegerField()
+    with_score = models.PositiveIntegerField()
+    attrition_enrolled = models.FloatField(null=True, help_text=_("1 − with_score / enrolled"))
+    attrition_baseline = models.FloatField(null=True, help_text=_("1 − with_score / with_baseline"))
+    n_completers = models.PositiveIntegerField()
+    mean_completers = models.FloatField(null=True)
+    sd_completers = models.FloatField(null=True)
+    n_non_completers = models.PositiveIntegerField()
+    mean_non_completers = models.FloatField(null=True)
+    sd_non_completers = models.FloatField(null=True)
+    smd = models.FloatField(null=True, help_text=_("(completers − non-completers) / pooled SD, at baseline"))
+    smd_ci_low = models.FloatField(null=True)
+    smd_ci_high = models.FloatField(null=True)
+    completers_mean_change = models.FloatField(null=True)
+    mi_mean_change = models.FloatField(null=True, help_text=_("mean change under MAR: MICE, Rubin's rules"))
+    mi_ci_low = models.FloatField(null=True)
+    mi_ci_high = models.FloatField(null=True)
+    mi_fraction_missing = models.FloatField(null=True)
+    mi_n = models.PositiveIntegerField(null=True, help_text=_("members in the imputation model"))
+    mi_imputations = models.PositiveIntegerField(null=True)
+    mi_seed = models.BigIntegerField(null=True)
+
+    FIGURES = (
+        "enrolled", "with_baseline", "with_score", "attrition_enrolled", "attrition_baseline",
+        "n_completers", "mean_completers", "sd_completers", "n_non_completers", "mean_non_completers",
+        "sd_non_completers", "smd", "smd_ci_low", "smd_ci_high", "completers_mean_change", "mi_mean_change",
+        "mi_ci_low", "mi_ci_high", "mi_fraction_missing", "mi_n", "mi_imputations", "mi_seed",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["cohort", "instrument_code", "scale", "time_point"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "instrument_code", "scale", "time_point"], name="attrition_summary_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.instrument_code}/{self.scale} {self.time_point}: lost {self.attrition_baseline}"
+
+
 class FlowSummary(models.Model):
     """Participant flow and attendance dose of a cohort (CONSORT-style)."""
 

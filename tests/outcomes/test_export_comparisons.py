@@ -127,7 +127,7 @@ def test_comparisons_appear_in_the_summary_csv_and_in_their_own_xlsx_sheet(clien
     assert set(COMPARISON_COLUMNS) <= set(SUMMARY_COLUMNS)
 
     workbook = openpyxl.load_workbook(io.BytesIO(download(client, lead, "outcomes:export_summary_xlsx", org)))
-    assert workbook.sheetnames == ["Outcomes", "Change", "Flow", "Comparisons", "About"]
+    assert workbook.sheetnames == ["Outcomes", "Change", "Flow", "Comparisons", "Attrition", "About"]
     sheet = workbook["Comparisons"]
     header = [cell.value for cell in sheet[1]]
     assert tuple(header) == COMPARISON_COLUMNS

@@ -309,7 +309,7 @@ def test_a_hostile_group_name_is_neutralised_in_the_csv_and_the_xlsx_and_negativ
     assert org_change["mean_change"] == "-3.25" and org_change["t"] == "-3.1"  # negative numbers, not "'-3.25"
 
     workbook = openpyxl.load_workbook(io.BytesIO(download(client, lead, "outcomes:export_summary_xlsx", org)))
-    assert workbook.sheetnames == ["Outcomes", "Change", "Flow", "Comparisons", "About"]
+    assert workbook.sheetnames == ["Outcomes", "Change", "Flow", "Comparisons", "Attrition", "About"]
     for sheet in ("Outcomes", "Change", "Flow"):
         cells = [cell for row in workbook[sheet].iter_rows(min_row=2) for cell in row]
         hostile = [cell for cell in cells if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
