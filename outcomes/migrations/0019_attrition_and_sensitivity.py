@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0017_comparisons_respect_the_design'),
+        ('outcomes', '0018_figure_protection'),
     ]
 
     operations = [
