@@ -165,7 +165,7 @@ def curricula_of(organisation: Organisation) -> QuerySet[Curriculum]:
             group_count=subquery_count(SupportGroup.objects.filter(curriculum=OuterRef("pk")), "curriculum"),
         )
         .select_related("created_by")
-        .order_by("title", "family", "-version")
+        .order_by("title", "family", "-version", "pk")
     )
 
 

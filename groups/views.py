@@ -65,7 +65,7 @@ def curriculum_list(request: HttpRequest, slug: str) -> HttpResponse:
         "groups/curriculum_list.html",
         {
             "organisation": organisation,
-            "curricula": selectors.curricula_of(organisation),
+            "curricula": page_of(request, selectors.curricula_of(organisation)),
             "is_lead": is_lead(request.user, organisation),
         },
     )

@@ -16,12 +16,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
-def page_of(request: HttpRequest, items: QuerySet | Sequence, *, param: str = "page") -> Page:
-    """The page of ``items`` asked for by ``?<param>=N``.
+def page_of(
+    request: HttpRequest, items: QuerySet | Sequence, *, param: str = "page", default: int | None = None
+) -> Page:
+    """The page of ``items`` asked for by ``?<param>=N`` (without one, page ``default``, else the first).
 
     A value that is not a whole number gives the first page and one past the end (or below 1) the
     last, so an old or hand-edited link still shows a list, never an error. ``items`` must be
     ordered to the last tie (add ``pk``), or rows could move between pages.
     """
     paginator = Paginator(items, settings.LIST_PAGE_SIZE)
-    return paginator.get_page(request.GET.get(param))
+    return paginator.get_page(request.GET.get(param, default))
+
+
+def page_number_of(position: int) -> int:
+    """The page (from 1) holding the row at ``position`` (from 0) of a list."""
+    return position // settings.LIST_PAGE_SIZE + 1

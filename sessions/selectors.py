@@ -140,8 +140,13 @@ def schedule_of(group: SupportGroup) -> QuerySet[GroupSession]:
             apologies_count=Count("attendance", filter=Q(attendance__status=AttendanceStatus.APOLOGIES)),
             has_log=Exists(SessionLog.objects.filter(session=OuterRef("pk"))),
         )
-        .order_by("starts_at", "sequence")
+        .order_by("starts_at", "sequence", "pk")
     )
+
+
+def schedule_position_of_now(group: SupportGroup, *, now: dt.datetime | None = None) -> int:
+    """How many of the group's sessions, in schedule order, ended before ``now``: the next one's position."""
+    return GroupSession.objects.filter(group=group, ends_at__lte=now or timezone.now()).count()
 
 
 def active_memberships(group: SupportGroup) -> QuerySet[Membership]:
@@ -215,7 +220,11 @@ def other_logs(session: GroupSession, facilitator: User) -> QuerySet[SessionLog]
 
 
 def contacts_of(group: SupportGroup) -> QuerySet[OneToOneContact]:
-    return OneToOneContact.objects.filter(membership__group=group).select_related("membership__user", "facilitator")
+    return (
+        OneToOneContact.objects.filter(membership__group=group)
+        .select_related("membership__user", "facilitator")
+        .order_by("-date", "-pk")
+    )
 
 
 def contactable_memberships(group: SupportGroup) -> QuerySet[Membership]:
@@ -233,17 +242,25 @@ class FacilitatedGroup:
     last_session: GroupSession | None  # the latest that has started: the one to take a register for
 
 
-def facilitated_groups(user: User, organisation: Organisation, *, now: dt.datetime | None = None):
-    """The groups ``user`` facilitates in ``organisation``, with the next and the latest started session.
+def groups_facilitated_by(user: User, organisation: Organisation) -> QuerySet[SupportGroup]:
+    """The groups ``user`` facilitates in ``organisation``, by name (a list that grows: page it)."""
+    return (
+        SupportGroup.objects.filter(organisation=organisation, facilitations__user=user)
+        .select_related("organisation")
+        .order_by("name", "pk")
+    )
+
+
+def facilitated_groups(
+    user: User, organisation: Organisation, *, groups=None, now: dt.datetime | None = None
+) -> list[FacilitatedGroup]:
+    """The groups ``user`` facilitates in ``organisation`` (or only ``groups``, e.g. one page of
+    ``groups_facilitated_by``), with the next and the latest started session.
 
     Three queries whatever the number of groups and sessions.
     """
     now = now or timezone.now()
-    groups = list(
-        SupportGroup.objects.filter(organisation=organisation, facilitations__user=user)
-        .select_related("organisation")
-        .order_by("name")
-    )
+    groups = list(groups_facilitated_by(user, organisation) if groups is None else groups)
     ids = [g.pk for g in groups]
     upcoming = (
         GroupSession.objects.filter(group_id__in=ids, starts_at__gt=now, status=SessionStatus.SCHEDULED)

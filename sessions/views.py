@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peersupport.pagination import page_number_of, page_of
 from peersupport.views import consent_required
 
 from . import calendar, selectors, services
@@ -50,11 +51,17 @@ def _add_errors(form, exc: ValidationError) -> None:
 @require_GET
 def schedule(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
     group = manageable_group(request, slug, group_id)
-    sessions = list(selectors.schedule_of(group))
+    now = timezone.now()
+    # Without a page asked for, the page holding the next session (a long-running group's first page is its past).
+    sessions = page_of(
+        request,
+        selectors.schedule_of(group),
+        default=page_number_of(selectors.schedule_position_of_now(group, now=now)),
+    )
     return render(
         request,
         "sessions/schedule.html",
-        {"organisation": group.organisation, "group": group, "sessions": sessions, "now": timezone.now()},
+        {"organisation": group.organisation, "group": group, "sessions": sessions, "now": now},
     )
 
 
@@ -257,7 +264,7 @@ def contacts(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
             "organisation": group.organisation,
             "group": group,
             "form": form,
-            "contacts": selectors.contacts_of(group)[:100],
+            "contacts": page_of(request, selectors.contacts_of(group)),
         },
     )
 

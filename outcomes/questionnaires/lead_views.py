@@ -15,11 +15,12 @@ from groups.models import Curriculum, SupportGroup
 from outcomes.instruments import registry
 from outcomes.instruments.text import text_status
 from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint
-from outcomes.questionnaires import services
+from outcomes.questionnaires import selectors, services
 from outcomes.questionnaires.forms import ImportForm, InstrumentTextForm, PlanForm, PrimaryOutcomeForm, TimePointForm
 from outcomes.questionnaires.imports import COLUMNS, import_responses
 from outcomes.questionnaires.roster import COLUMNS as ROSTER_COLUMNS
 from outcomes.questionnaires.roster import import_roster
+from peersupport.pagination import page_of
 from peersupport.permissions import Perm, organisation_for
 
 
@@ -115,7 +116,7 @@ def plans(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             return redirect("outcomes:lead_plan", organisation.slug, plan.pk)
-    existing = MeasurementPlan.objects.filter(organisation=organisation).select_related("group", "curriculum")
+    existing = page_of(request, selectors.plans_of(organisation))
     return render(request, "outcomes/lead/plans.html", {"organisation": organisation, "plans": existing, "form": form})
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from groups.models import Membership, MembershipStatus, SupportGroup
 from outcomes.instruments import registry
-from outcomes.models import Assessment, AssessmentStatus, Response
+from outcomes.models import Assessment, AssessmentStatus, MeasurementPlan, Response
 from peersupport.models import Organisation, User
 
 
@@ -135,6 +135,15 @@ class CompletionRow:
     membership: Membership
     assessment: Assessment
     state: str  # "done", "due", "overdue", "missed", "upcoming"
+
+
+def plans_of(organisation: Organisation) -> QuerySet[MeasurementPlan]:
+    """The organisation's measurement plans by name, each with the group or curriculum it covers."""
+    return (
+        MeasurementPlan.objects.filter(organisation=organisation)
+        .select_related("group", "curriculum")
+        .order_by("name", "pk")
+    )
 
 
 def completion_assessments(groups: QuerySet[SupportGroup]) -> QuerySet[Assessment]:

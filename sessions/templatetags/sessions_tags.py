@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django import template
 
+from peersupport.pagination import page_of
+
 from .. import selectors
 from ..permissions import can_manage_sessions
 
@@ -32,10 +34,12 @@ def member_upcoming_sessions(context, organisation, limit: int = 5):
 @register.inclusion_tag("sessions/_facilitator_sessions.html", takes_context=True)
 def facilitator_sessions(context, organisation):
     request = context["request"]
+    page = page_of(request, selectors.groups_facilitated_by(request.user, organisation), param="facilitated")
     return {
         "request": request,
         "organisation": organisation,
-        "facilitated": selectors.facilitated_groups(request.user, organisation),
+        "page": page,
+        "facilitated": selectors.facilitated_groups(request.user, organisation, groups=page),
     }
 
 
