@@ -53,7 +53,7 @@ def no_such_code_message() -> str:
 
 def lock_group(group: SupportGroup) -> SupportGroup:
     """The group row, locked until the transaction ends. Always taken before membership rows."""
-    return SupportGroup.objects.select_for_update().select_related("organisation").get(pk=group.pk)
+    return SupportGroup.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=group.pk)
 
 
 def active_count(group: SupportGroup) -> int:

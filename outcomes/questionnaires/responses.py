@@ -150,7 +150,9 @@ def response_submit(
         _check_may_answer(assessment, defn)
     # Lock the assessment: parallel submits of its last two instruments must agree on completion.
     assessment = (
-        Assessment.objects.select_for_update().select_related("membership__group__organisation").get(pk=assessment.pk)
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("membership__group__organisation")
+        .get(pk=assessment.pk)
     )
     response = _response_for_update(assessment, defn)
     if response.submitted_at is not None:

@@ -127,7 +127,7 @@ def alert_escalate(alert_id: int, *, level: int, now: dt.datetime | None = None)
     """Take one escalation step for an alert still open: record its e-mails in the outbox (one per recipient,
     never twice), raise the alert's level and audit it. False if the alert was acknowledged meanwhile or is
     already at this level."""
-    alert = RiskAlert.objects.select_for_update().select_related("organisation").filter(pk=alert_id).first()
+    alert = RiskAlert.objects.select_for_update(of=("self",)).select_related("organisation").filter(pk=alert_id).first()
     if alert is None or alert.status != RiskAlertStatus.OPEN or alert.historical or alert.escalation_level >= level:
         return False
     organisation = alert.organisation

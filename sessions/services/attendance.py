@@ -83,7 +83,9 @@ def attendance_record(
 
 def _member_attendance(*, session: GroupSession, user: User, now: dt.datetime) -> tuple[GroupSession, Membership]:
     """The session (locked) and the user's active membership of its group, if apologies may change now."""
-    session = GroupSession.objects.select_for_update().select_related("group__organisation").get(pk=session.pk)
+    session = (
+        GroupSession.objects.select_for_update(of=("self",)).select_related("group__organisation").get(pk=session.pk)
+    )
     membership = Membership.objects.filter(group=session.group, user=user, status=MembershipStatus.ACTIVE).first()
     if membership is None:
         raise ValidationError(_("Only active members of the group can send apologies for its sessions."))

@@ -174,7 +174,9 @@ def session_change(
     request: HttpRequest | None = None,
 ) -> GroupSession:
     """Edit or reschedule one session. Members are told when its time changes, and reminded again for the new time."""
-    session = GroupSession.objects.select_for_update().select_related("group__organisation").get(pk=session.pk)
+    session = (
+        GroupSession.objects.select_for_update(of=("self",)).select_related("group__organisation").get(pk=session.pk)
+    )
     if session.status == SessionStatus.CANCELLED:
         raise ValidationError(_("This session is cancelled and cannot be changed."))
     if ends_at <= starts_at:
@@ -216,7 +218,9 @@ def session_cancel(
     *, session: GroupSession, note: str = "", by: User | None, request: HttpRequest | None = None
 ) -> GroupSession:
     """Cancel one session and e-mail a notice to each active member after commit. Cancelling twice is a no-op."""
-    session = GroupSession.objects.select_for_update().select_related("group__organisation").get(pk=session.pk)
+    session = (
+        GroupSession.objects.select_for_update(of=("self",)).select_related("group__organisation").get(pk=session.pk)
+    )
     if session.status == SessionStatus.CANCELLED:
         return session
     session.status = SessionStatus.CANCELLED
