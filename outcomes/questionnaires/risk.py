@@ -95,6 +95,12 @@ def _lead_emails(organisation_id: int) -> list[str]:
     )
 
 
+def _facilitator_emails(group_id: int) -> list[str]:
+    return list(
+        User.objects.filter(facilitated_groups__pk=group_id, is_active=True).values_list("email", flat=True)
+    )
+
+
 # --- Escalation --------------------------------------------------------------------------------------------
 
 
@@ -131,10 +137,18 @@ def alert_escalate(alert_id: int, *, level: int, now: dt.datetime | None = None)
     if alert is None or alert.status != RiskAlertStatus.OPEN or alert.historical or alert.escalation_level >= level:
         return False
     organisation = alert.organisation
+    out_of_hours = [organisation.out_of_hours_contact_email] if organisation.out_of_hours_contact_email else []
+    no_lead = False
     if level == TO_LEADS:
         recipients = sorted(set(_lead_emails(organisation.pk)))
+        if not recipients:
+            # An organisation without a lead: the chase goes to the group's facilitators and the out-of-hours
+            # contact instead of nobody (the alert's history says so).
+            no_lead = True
+            recipients = sorted(set(_facilitator_emails(alert.group_id)) | set(out_of_hours))
+            logger.warning("Risk alert %s: the organisation has no lead; escalated to %s", alert.pk, recipients)
     else:
-        recipients = [organisation.out_of_hours_contact_email] if organisation.out_of_hours_contact_email else []
+        recipients = out_of_hours
     if not recipients:
         logger.error("Risk alert %s cannot be escalated to level %s: nobody to e-mail", alert.pk, level)
     for email in recipients:
@@ -154,6 +168,7 @@ def alert_escalate(alert_id: int, *, level: int, now: dt.datetime | None = None)
         obj=alert,
         level=level,
         recipients=recipients,
+        no_lead=no_lead,
     )
     return True
 
@@ -208,7 +223,15 @@ def alert_history(alert: RiskAlert) -> list[dict]:
         action=AuditEvent.Action.RISK_ALERT_ESCALATED, object_type=alert._meta.label, object_id=str(alert.pk)
     ).order_by("at")
     for event in escalations:
-        events.append({"at": event.at, "what": "escalated", "level": event.detail.get("level")})
+        events.append(
+            {
+                "at": event.at,
+                "what": "escalated",
+                "level": event.detail.get("level"),
+                "to": event.detail.get("recipients") or [],
+                "no_lead": bool(event.detail.get("no_lead")),
+            }
+        )
     if alert.acknowledged_at:
         events.append(
             {

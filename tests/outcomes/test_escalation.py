@@ -235,3 +235,57 @@ def test_a_member_shares_a_way_to_reach_them_on_their_profile(client):
     )
     member.refresh_from_db()
     assert member.safeguarding_contact == "07700 900456"
+
+
+def test_with_no_lead_the_escalation_goes_to_the_facilitators_and_the_out_of_hours_contact(client, setup, on_commit):
+    group, facilitator, membership, baseline = setup
+    organisation = group.organisation
+    organisation.out_of_hours_contact_name = "Crisis team"
+    organisation.out_of_hours_contact_email = "crisis@example.org"
+    organisation.save()
+    assert not organisation.roles.filter(kind=RoleKind.LEAD).exists()
+    alert = raise_alert(group, membership, baseline)
+    mail.outbox.clear()
+
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=23, minutes=59)) == 0
+    assert escalation_mails() == []
+    with on_commit():  # the default 24 hours, frozen: nobody leads the service, so not nobody is told
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=24)) == 1
+    assert escalation_mails() == sorted([facilitator.email, "crisis@example.org"])
+    event = AuditEvent.objects.get(action=AuditEvent.Action.RISK_ALERT_ESCALATED, object_id=str(alert.pk))
+    assert event.detail["recipients"] == sorted([facilitator.email, "crisis@example.org"])
+    assert event.detail["no_lead"] is True
+
+    client.force_login(facilitator)
+    page = client.get(reverse("outcomes:alert", args=[organisation.slug, alert.pk])).content.decode()
+    assert "as the service has no lead" in page
+    assert f"Sent to {', '.join(sorted([facilitator.email, 'crisis@example.org']))}." in page
+    assert f"Escalation e-mail to {facilitator.email}" in page
+
+
+def test_with_no_lead_and_no_out_of_hours_contact_the_facilitators_are_told_and_the_history_says_so(
+    client, setup, on_commit
+):
+    group, facilitator, membership, baseline = setup
+    alert = raise_alert(group, membership, baseline)
+    mail.outbox.clear()
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=24)) == 1
+    assert escalation_mails() == [facilitator.email]
+    client.force_login(facilitator)
+    page = client.get(reverse("outcomes:alert", args=[group.organisation.slug, alert.pk])).content.decode()
+    assert f"Sent to {facilitator.email}." in page
+
+
+def test_an_escalation_with_nobody_to_email_says_so_on_the_alert(client, setup, on_commit):
+    group, facilitator, membership, baseline = setup
+    alert = raise_alert(group, membership, baseline)
+    group.facilitators.update(is_active=False)  # the facilitator's account was closed; no lead, no contact
+    with on_commit():
+        assert alerts_escalate(now=RAISED + dt.timedelta(hours=24)) == 1
+    assert escalation_mails() == []
+    lead = person(group.organisation, RoleKind.LEAD)  # appointed since: they open the alert
+    client.force_login(lead)
+    page = client.get(reverse("outcomes:alert", args=[group.organisation.slug, alert.pk])).content.decode()
+    assert "There was nobody to e-mail" in page
