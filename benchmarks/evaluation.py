@@ -177,17 +177,34 @@ def machine() -> dict[str, str]:
 
 
 def copy_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """COPY rows into a model's table (psycopg 3); returns how many."""
-    from django.db import connection
+    """COPY rows into a model's table (psycopg 3); returns how many.
 
+    A NOT NULL column the generator does not name but the model gives a default (a field added since,
+    e.g. a session's ``uid``) gets the model's default, computed per row (a ``uuid4`` is unique), so a new
+    field with a default does not stop the benchmark."""
+    from django.db import connection
+    from django.db.models import NOT_PROVIDED
+
+    given = set(columns)
+    defaulted = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in given
+        and not f.primary_key
+        and not f.null
+        and f.has_default()
+        and f.db_default is NOT_PROVIDED
+    ]
     connection.ensure_connection()
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = ", ".join(f'"{c}"' for c in [*columns, *(f.column for f in defaulted)])
     n = 0
     with (
         connection.connection.cursor() as cursor,
         cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy,
     ):
         for row in rows:
+            if defaulted:
+                row = (*row, *(f.get_db_prep_save(f.get_default(), connection) for f in defaulted))
             copy.write_row(row)
             n += 1
     return n
@@ -550,15 +567,16 @@ def copy_people(rng, clock: Clock, org: Organisation, groups: Groups, members: M
     def users():
         for i, b in enumerate(birth.tolist()):
             yield (i + 1, "!bench", None, False, f"member{i + 1}@bench.example", f"Member {i + 1}", b or None,
-                   "en", "Europe/London", False, True, since[i], False)  # fmt: skip
+                   "en", "Europe/London", False, True, since[i], False, "")  # fmt: skip
         for k, (pk, login, name, _kind) in enumerate(staff):
             yield (pk, "!bench", None, False, f"{login}@bench.example", name, None, "en", "Europe/London", False, True,
-                   since[N + k], False)  # fmt: skip
+                   since[N + k], False, "")  # fmt: skip
 
     counts["users"] = copy_rows(
         User,
         ["id", "password", "last_login", "is_superuser", "email", "display_name", "year_of_birth",
-         "preferred_language", "time_zone", "is_staff", "is_active", "date_joined", "name_on_public_pages"],
+         "preferred_language", "time_zone", "is_staff", "is_active", "date_joined", "name_on_public_pages",
+         "safeguarding_contact"],
         users(),
     )  # fmt: skip
 
