@@ -15,11 +15,16 @@ Requests are named by what the person does (``member: questionnaire page``), wha
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import os
 import random
 import re
+import struct
+import time
 
 import gevent
 from locust import HttpUser, between, task
@@ -29,6 +34,7 @@ ACCOUNTS = json.loads(open(os.environ["LOAD_ACCOUNTS"]).read())  # noqa: SIM115,
 ORG = ACCOUNTS["organisation"]
 STATIC = os.environ["LOAD_STATIC"]
 PASSWORD = "peer-support-demo"  # peersupport.demo.DEMO_PASSWORD, given by run.py
+TOTP_SECRET = "PEERSUPPORTDEMOPEERSUPPORTDEMO22"  # peersupport.demo.DEMO_TOTP_SECRET: staff's authenticator
 RISK_SHARE = 0.05  # members whose PHQ-9 item 9 is not "not at all": a risk alert and its e-mails
 
 _members = itertools.cycle(ACCOUNTS["members"])
@@ -50,6 +56,14 @@ class SourceAddressAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         kwargs["source_address"] = (self.address, 0)
         super().init_poolmanager(*args, **kwargs)
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    """The six digits an authenticator app shows now (RFC 6238: 30 s steps, SHA-1), as allauth checks them."""
+    key = base64.b32decode(secret)
+    digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def csrf(html: str) -> str:
@@ -80,6 +94,18 @@ class Person(HttpUser):
             if "/accounts/login/" in answer.url or answer.status_code != 200:
                 answer.failure(f"not signed in ({answer.status_code} at {answer.url})")
                 return False
+            second_factor = "/2fa/authenticate/" in answer.url
+        if second_factor:  # staff: the authenticator's code after the password
+            with self.client.post(
+                answer.url,
+                data={"csrfmiddlewaretoken": csrf(answer.text), "code": totp_code()},
+                headers={"Referer": answer.url},
+                name=f"{who}: second factor",
+                catch_response=True,
+            ) as answered:
+                if "/2fa/" in answered.url or "/accounts/login/" in answered.url or answered.status_code != 200:
+                    answered.failure(f"second factor refused ({answered.status_code} at {answered.url})")
+                    return False
         return True
 
     def sign_out(self, who: str):

@@ -48,6 +48,7 @@ SETTINGS = "benchmarks.load.settings"
 TARGET_RATIO = 3.0
 QUESTIONNAIRE_PAGE = "member: questionnaire page"
 STATIC_FILE = "static file"
+EXTRA_LEADS = 4  # besides the synthetic organisation's own lead: 50 users at 7:2:1 start five leads
 
 
 def say(text: str = "") -> None:
@@ -199,7 +200,46 @@ def load_accounts(organisation, password_hash: str) -> dict[str, object]:
         ).distinct()
         facilitators = sorted(emails[pk] for pk in running.values_list("pk", flat=True))
         leads = sorted(emails[pk] for pk in staff.filter(roles__kind=RoleKind.LEAD).values_list("pk", flat=True))
+        leads += extra_leads(organisation, password_hash, count=EXTRA_LEADS - len(leads) + 1)
+        enrol_second_factor(User.objects.filter(email__in=facilitators + leads))
     return {"members": [emails[pk] for pk in member_ids], "facilitators": facilitators, "leads": leads}
+
+
+def extra_leads(organisation, password_hash: str, *, count: int) -> list[str]:
+    """More leads of the synthetic organisation (it has one), so each simulated lead signs in as a person of
+    their own: an authenticator's code is accepted once (allauth marks it used), so five people typing one
+    account's code in the same 30 s would be refused."""
+    from allauth.account.models import EmailAddress
+
+    from peersupport.models import Role, RoleKind, User
+
+    emails = []
+    for k in range(1, max(0, count) + 1):
+        email = f"bench-lead-{k}@example.org"
+        user, _ = User.objects.get_or_create(
+            email=email, defaults={"display_name": f"Bench lead {k}", "password": password_hash}
+        )
+        User.objects.filter(pk=user.pk).update(password=password_hash)
+        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+        Role.objects.get_or_create(user=user, organisation=organisation, kind=RoleKind.LEAD)
+        emails.append(email)
+    return emails
+
+
+def enrol_second_factor(staff) -> None:
+    """Staff need a second factor: the demo's authenticator (``peersupport.demo.DEMO_TOTP_SECRET``) for each
+    facilitator and lead the swarm signs in as; ``locustfile.py`` types its code after the password."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from peersupport.demo import DEMO_TOTP_SECRET
+
+    enrolled = set(
+        Authenticator.objects.filter(user__in=staff, type=Authenticator.Type.TOTP).values_list("user_id", flat=True)
+    )
+    for user in staff:
+        if user.pk not in enrolled:
+            TOTP.activate(user, DEMO_TOTP_SECRET)
 
 
 # --- 2. Serve --------------------------------------------------------------------------------------
