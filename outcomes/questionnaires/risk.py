@@ -96,9 +96,7 @@ def _lead_emails(organisation_id: int) -> list[str]:
 
 
 def _facilitator_emails(group_id: int) -> list[str]:
-    return list(
-        User.objects.filter(facilitated_groups__pk=group_id, is_active=True).values_list("email", flat=True)
-    )
+    return list(User.objects.filter(facilitated_groups__pk=group_id, is_active=True).values_list("email", flat=True))
 
 
 # --- Escalation --------------------------------------------------------------------------------------------
