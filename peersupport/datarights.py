@@ -415,7 +415,11 @@ def erasure_decide(
 ) -> ErasureRequest:
     """A lead approves or declines one organisation's request (a note is needed to decline: the member reads it).
     When every organisation of the request has approved, the erasure is carried out."""
-    row = ErasureRequest.objects.select_for_update(of=("self",)).select_related("user", "organisation").get(pk=erasure_request.pk)
+    row = (
+        ErasureRequest.objects.select_for_update(of=("self",))
+        .select_related("user", "organisation")
+        .get(pk=erasure_request.pk)
+    )
     note = (note or "").strip()
     if row.status != ErasureStatus.PENDING:
         raise ValidationError(_("This request was already decided."))
