@@ -3,7 +3,17 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, services
-from .models import AuditEvent, ConsentDecision, ConsentVersion, Invitation, Organisation, OutboxMessage, Role, User
+from .models import (
+    AuditEvent,
+    ConsentDecision,
+    ConsentVersion,
+    ErasureRequest,
+    Invitation,
+    Organisation,
+    OutboxMessage,
+    Role,
+    User,
+)
 from .signals import organisation_settings_changed
 
 # Staff changes in the admin are audited like the same change made on the site: one row per role granted or
@@ -154,6 +164,24 @@ class ConsentVersionAdmin(admin.ModelAdmin):
 class ConsentDecisionAdmin(admin.ModelAdmin):
     list_display = ["user", "consent_version", "action", "at"]
     list_filter = ["action", "consent_version__organisation"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(admin.ModelAdmin):
+    """Read-only: a lead decides a request on the organisation's Erasure requests page (audited, and the last
+    approval carries the erasure out)."""
+
+    list_display = ["requested_at", "organisation", "user", "status", "decided_at", "erased_at"]
+    list_filter = ["status", "organisation"]
 
     def has_add_permission(self, request):
         return False
