@@ -133,6 +133,7 @@ class ErasureDecisionForm(forms.Form):
 
     decision = forms.ChoiceField(
         choices=[("approve", _("Approve: erase")), ("decline", _("Decline"))],
+        widget=forms.RadioSelect,  # nothing chosen until the lead chooses: saving without a choice erases no one
         error_messages={"required": _("Choose to approve or to decline.")},
     )
     note = forms.CharField(

@@ -221,6 +221,8 @@ def test_a_lead_declines_with_a_note_and_the_member_is_told(client, world, on_co
     assert member.email in page
 
     url = reverse("lead_erasure_decide", args=[world["organisation"].slug, row.pk])
+    response = client.post(url, {"note": ""})
+    assert response.status_code == 400 and "Choose to approve or to decline." in response.content.decode()
     response = client.post(url, {"decision": "decline", "note": ""})
     assert response.status_code == 400 and "Say why you decline it" in response.content.decode()
     mail.outbox.clear()
