@@ -329,3 +329,24 @@ def test_erasing_twice_does_nothing_more(world, on_commit):
         datarights.erase_user(member, by=world["lead"], reason="request")
         assert datarights.erase_user(member, by=world["lead"], reason="request") == {}
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCOUNT_ERASED).count() == 1
+
+
+@pytest.mark.integration
+def test_on_postgresql_an_erasure_leaves_the_append_only_audit_trail_intact(real_stack, world, on_commit):
+    """The trigger of migration 0011 refuses UPDATE and DELETE of audit rows: an erasure changes none, so it
+    succeeds, the chain verifies, and the member's audit rows keep their pseudonym while the trigger still bites."""
+    from django.db import DatabaseError, connection, transaction
+
+    member = world["member"]
+    with on_commit():
+        datarights.erasure_request(user=member)
+    row = ErasureRequest.objects.get()
+    with on_commit():
+        datarights.erasure_decide(erasure_request=row, by=world["lead"], approve=True)
+    member.refresh_from_db()
+    assert member.erased_at is not None
+    assert audit.verify()["broken"] is None
+    own = AuditEvent.objects.get(action=AuditEvent.Action.ERASURE_REQUESTED)
+    assert own.actor_ref == audit.actor_reference(member.pk)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET actor_ref = '' WHERE id = %s", [own.pk])  # noqa: S608
