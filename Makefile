@@ -20,7 +20,7 @@ help:
 	@echo "make lint      ruff format --check and ruff check"
 	@echo "make worker    a Celery worker (needs REDIS_URL)"
 	@echo "make beat      Celery beat, the periodic jobs (needs REDIS_URL)"
-	@echo "make bench     the evaluation scale benchmark (needs DATABASE_URL to a scratch PostgreSQL database)"
+	@echo "make bench     the evaluation scale benchmark, then disclosure control and what a lead reads at 50-5,000 groups (needs DATABASE_URL to a scratch PostgreSQL database)"
 	@echo "make bench-load  50 people at once against gunicorn + PostgreSQL + Redis + a worker (locust; DATABASE_URL, REDIS_URL)"
 
 $(VENV)/.installed: requirements.txt
@@ -70,6 +70,7 @@ beat: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	@test -n "$$DATABASE_URL" || { echo "make bench needs PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench make bench"; exit 1; }
 	$(PY) benchmarks/evaluation.py $(BENCH_ARGS)
+	$(PY) benchmarks/reads.py $(READS_ARGS)
 
 bench-load: $(VENV)/.installed-dev
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make bench-load needs PostgreSQL and Redis: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_load REDIS_URL=redis://127.0.0.1:6379/9 make bench-load"; exit 1; }

@@ -599,12 +599,12 @@ def copy_people(rng, clock: Clock, org: Organisation, groups: Groups, members: M
 
     def decisions():
         for i, w in enumerate(withdrew.tolist()):
-            yield (i + 1, org.consent_version, "given", since[i])
+            yield (i + 1, org.consent_version, "given", since[i], "online")
             if w:
-                yield (i + 1, org.consent_version, "withdrawn", withdrew_at[i])
+                yield (i + 1, org.consent_version, "withdrawn", withdrew_at[i], "online")
 
     counts["consent decisions"] = copy_rows(
-        ConsentDecision, ["user_id", "consent_version_id", "action", "at"], decisions()
+        ConsentDecision, ["user_id", "consent_version_id", "action", "at", "source"], decisions()
     )
     return counts
 
@@ -697,12 +697,12 @@ def copy_sessions(rng, clock: Clock, org: Organisation, groups: Groups, members:
                                            strict=True)):  # fmt: skip
             unit = units[ci][q] if ci >= 0 and q < len(units[ci]) else None
             yield (k + 1, g + 1, q + 1, unit, start[k], end[k], "cancelled" if cancelled[k] else "scheduled", "", "",
-                   "", created[g], created[g])  # fmt: skip
+                   "", created[g], created[g], uuid.uuid4())  # fmt: skip
 
     counts["sessions"] = copy_rows(
         GroupSession,
         ["id", "group_id", "sequence", "unit_id", "starts_at", "ends_at", "status", "cancellation_note", "location",
-         "online_url", "created_at", "updated_at"],
+         "online_url", "created_at", "updated_at", "uid"],
         session_rows(),
     )  # fmt: skip
     # Every enrolled member has a register entry for each session held (before they left), present with their

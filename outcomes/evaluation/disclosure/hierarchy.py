@@ -426,7 +426,8 @@ class _Search:
         """The same moves between the same units in ``other_family``, in a category its linked figures count.
 
         A move ``(a, b, amount)`` adds ``amount`` to atom a and takes it from atom b; its mirror does the
-        same to the two units' atoms of one category, the one the giving unit has most of.
+        same to the two units' atoms of one category, the one the giving unit has most of, and (where the table
+        has one) the reverse in a category the linked figures do not count, so each unit's total holds.
         """
         t = self.t
         categories: set | None = None
@@ -446,10 +447,24 @@ class _Search:
             usable = [c for c in sorted(categories or (), key=str) if c in into and c in out]
             if not usable:
                 return None
-            best = max(usable, key=lambda c: t.x[giver[c]])
-            if t.x[giver[best]] < abs(amount):
+            usable.sort(key=lambda c: -t.x[giver[c]])
+            if t.x[giver[usable[0]]] < abs(amount):
                 return None
-            mirrored.append((into[best], out[best], amount, changes))
+            # Where the table has a category its linked figures do not count (not assessed, beside assessed), the
+            # reverse move in it keeps each unit's total (enrolled): a rectangle, so the totals and the tables
+            # linked to them need not change. Else the same move, which changes the units' totals too.
+            back_giver = into if amount > 0 else out
+            complements = [c for c in sorted(into, key=str) if c not in (categories or ()) and c in out]
+            rectangle = None
+            for best in usable:
+                if t.x[giver[best]] < abs(amount):
+                    break
+                fitting = [c for c in complements if t.x[back_giver[c]] >= abs(amount)]
+                if fitting:
+                    back = max(fitting, key=lambda c: t.x[back_giver[c]])
+                    rectangle = [(into[best], out[best], amount, changes), (out[back], into[back], amount, changes)]
+                    break
+            mirrored.extend(rectangle or [(into[usable[0]], out[usable[0]], amount, changes)])
         return mirrored
 
     def _apply(self, seeds) -> None:
