@@ -87,11 +87,17 @@ def published_figures(tables, groups_of: Mapping[tuple[str, str], Iterable], *, 
             out += [("recovered", ["recovered"], r["recovered"]), ("improved_only", ["improved_only"], None)]
         return [item for item in out if item[2] is not None or item[0] in ("unclassified", "improved_only")]
 
-    table(
+    present = table(
         tables.changes,
         lambda r: ("change", r["instrument"], r["scale"], r["from_time_point"], r["to_time_point"]),
         change_figures,
     )
+    # As for outcomes: a cohort without a change row has no pairs (the page says so), in every category.
+    for family, seen in present.items():
+        for cohort in cohorts:
+            if cohort not in seen and groups_of.get(cohort):
+                atoms = tuple((family, u, c) for u in sorted(groups_of[cohort]) for c in CHANGE_PARTS)
+                figures.append(Published((family, *cohort, "n_pairs"), atoms, 0, known=True))
 
     # The flow: status, started and each time point split enrolled; enrolled is one figure in all of them.
     reason_parts = [f"reason:{reason}" for reason in reasons]

@@ -24,6 +24,26 @@ def cohort_groups(organisation) -> dict[tuple[str, str], frozenset]:
     return found
 
 
+def never_published(tables) -> dict:
+    """The stored value of each never-published count (``published.published_figures``' keys): the rest of a
+    change row's pairs, the improved but not recovered, those still in the group, not started, not assessed."""
+    found = {}
+    for r in tables.changes:
+        family = ("change", r["instrument"], r["scale"], r["from_time_point"], r["to_time_point"])
+        key = (family, r["cohort_dimension"], r["cohort_value"])
+        if None not in (r["improved"], r["unchanged"], r["deteriorated"]):
+            found[(*key, "unclassified")] = r["n_pairs"] - r["improved"] - r["unchanged"] - r["deteriorated"]
+            if r.get("recovered") is not None:
+                found[(*key, "improved_only")] = r["improved"] - r["recovered"]
+    for r in tables.flows:
+        cohort = (r["cohort_dimension"], r["cohort_value"])
+        found[(("flow", "status"), *cohort, "ongoing")] = r["enrolled"] - r["completed_group"] - r["withdrawn"]
+        found[(("flow", "started"), *cohort, "not_started")] = r["enrolled"] - r["started"]
+        for tp in FLOW_TIME_POINTS:
+            found[(("flow", "assessed", tp), *cohort, f"not_assessed_{tp}")] = r["enrolled"] - r[f"assessed_{tp}"]
+    return found
+
+
 class Command(BaseCommand):
     help = (
         "Audit an organisation's published evaluation figures (page, exports, JSON report, every date range): "
@@ -48,7 +68,9 @@ class Command(BaseCommand):
             figures_as_stored(organisation), cohort_groups(organisation), reasons=FLOW_REASONS,
             time_points=FLOW_TIME_POINTS,
         )  # fmt: skip
-        truth = {f.key: f.value for f in stored if isinstance(f.value, int)}
+        truth = {f.key: f.value for f in stored if isinstance(f.value, int)} | never_published(
+            figures_as_stored(organisation)
+        )
         result = audit(figures, k=tables.k, links=links, truth=truth)
         hidden = sum(1 for f in figures if f.value is not None and not isinstance(f.value, int))
         self.stdout.write(
