@@ -13,10 +13,10 @@ from outcomes.evaluation import recompute
 from outcomes.evaluation.disclosure import hierarchy
 from outcomes.evaluation.disclosure.audit import audit
 from outcomes.evaluation.disclosure.published import published_figures
-from outcomes.evaluation.summary import FLOW_REASONS, FLOW_TIME_POINTS, summary_tables
+from outcomes.evaluation.summary import FLOW_REASONS, FLOW_TIME_POINTS, OUTCOME_STATS, summary_tables
 from outcomes.management.commands.audit_disclosure import cohort_groups
-from outcomes.models import CohortState, FigureProtection
-from peersupport.models import RoleKind
+from outcomes.models import CohortState, FigureProtection, FlowSummary, OutcomeSummary
+from peersupport.models import Organisation, RoleKind
 from tests.factories import active_member, facilitated_group, person
 from tests.outcomes.test_aggregation import answered
 
@@ -120,3 +120,34 @@ def test_the_auditor_finds_nothing_to_work_out_in_what_the_recompute_stored(serv
     figures, links = published_figures(tables, cohort_groups(org), reasons=FLOW_REASONS, time_points=FLOW_TIME_POINTS)
     result = audit(figures, k=tables.k, links=links)
     assert result.intervals and result.violations == []
+
+
+def _hidden(value) -> bool:
+    return getattr(value, "reason", None) is not None  # a hidden figure carries which rule hid it
+
+
+def test_on_the_demo_data_the_protection_only_hides_and_the_auditor_finds_nothing():
+    """Where a figure is shown it is the stored figure, unchanged (where nothing is hidden, the tables are the
+    figures as computed); and no hidden figure of the demo's organisations can be narrowed down."""
+    call_command("seed_demo", stdout=io.StringIO())
+    for org in Organisation.objects.all():
+        tables = summary_tables(org)
+        assert tables.outcomes and tables.flows, org.slug
+        outcomes = {
+            (s.cohort.dimension, s.cohort.value, s.instrument_code, s.scale, s.time_point): s
+            for s in OutcomeSummary.objects.filter(cohort__organisation=org).select_related("cohort")
+        }
+        assert len(tables.outcomes) == len(outcomes)
+        for r in tables.outcomes:
+            s = outcomes[(r["cohort_dimension"], r["cohort_value"], r["instrument"], r["scale"], r["time_point"])]
+            for name in ("n", *OUTCOME_STATS):
+                assert _hidden(r[name]) or r[name] == getattr(s, name), (org.slug, name)
+        flows = {
+            (f.cohort.dimension, f.cohort.value): f
+            for f in FlowSummary.objects.filter(cohort__organisation=org).select_related("cohort")
+        }
+        for r in tables.flows:
+            f = flows[(r["cohort_dimension"], r["cohort_value"])]
+            for name in ("enrolled", "started", "completed_group", "withdrawn", "dose_n"):
+                assert _hidden(r[name]) or r[name] == getattr(f, name), (org.slug, name)
+        call_command("audit_disclosure", "--org", org.slug, stdout=io.StringIO())  # raises on a breach
