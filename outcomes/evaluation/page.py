@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from outcomes.charts import series_chart
+from outcomes.evaluation.disclosure.hidden import is_hidden
 from outcomes.evaluation.presentation import hidden_reason
-from outcomes.evaluation.report import is_hidden, visible_comparisons
+from outcomes.evaluation.report import visible_comparisons
 from outcomes.instruments import registry
 from outcomes.models import CohortState, TimePoint
 
@@ -62,6 +63,7 @@ def instrument_sections(tables, cohort: CohortState, titles: dict) -> list[dict]
         rows = sorted(outcomes[key], key=lambda r: TIME_ORDER.get(r["time_point"], 99))
         for r in rows:
             r["shown"] = not is_hidden(r["n"]) and not is_hidden(r["mean"]) and r["mean"] is not None
+            r["n_shown"] = not is_hidden(r["n"])
             r["reason"] = hidden_reason(r["n"]) or hidden_reason(r["mean"])
         instruments.append(
             {

@@ -1,9 +1,8 @@
 """How the evaluation page writes a figure: a number, "p < 0.001", or why it is hidden.
 
-A hidden figure arrives either as the typed value disclosure control returns (it has a ``reason``) or as the
-text the exports write (``suppressed (<k)``: fewer than k people; ``suppressed (complementary)``: hidden so
-that another cannot be worked out). :func:`hidden_reason` reads both, so the page says which rule hid a cell
-whichever form it is given.
+A hidden figure arrives as the typed value disclosure control returns
+(:class:`~outcomes.evaluation.disclosure.hidden.Hidden`); :func:`hidden_reason` reads its ``reason``, so the page
+says which rule hid a cell. No display string is parsed: a text is a text, whatever it says.
 """
 
 from __future__ import annotations
@@ -11,23 +10,23 @@ from __future__ import annotations
 from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
 
-SMALL = "small"
-COMPLEMENTARY = "complementary"
+from outcomes.evaluation.disclosure.hidden import Hidden, Reason
+
+SMALL = Reason.SMALL.value
+COMPLEMENTARY = Reason.COMPLEMENTARY.value
+REVEALS_SCORES = Reason.REVEALS_SCORES.value
 
 
 def hidden_reason(value) -> str | None:
-    """``"small"``, ``"complementary"``, or None when the figure is not hidden."""
-    reason = getattr(value, "reason", None)
-    if reason is not None:
-        return COMPLEMENTARY if str(getattr(reason, "value", reason)) == COMPLEMENTARY else SMALL
-    if isinstance(value, str) and value.startswith("suppressed"):
-        return COMPLEMENTARY if "complementary" in value else SMALL
-    return None
+    """``"small"``, ``"complementary"``, ``"reveals_scores"``, or None when the figure is not hidden."""
+    return value.reason.value if isinstance(value, Hidden) else None
 
 
 def hidden_text(reason: str, k: int) -> str:
     if reason == COMPLEMENTARY:
         return _("hidden so that another figure cannot be worked out")
+    if reason == REVEALS_SCORES:
+        return _("hidden: the scores are all the same, or all but one, so they would tell each person's score")
     return _("fewer than %(k)s people") % {"k": k}
 
 

@@ -42,12 +42,9 @@ DESIGN_NOTE = (
 )
 
 
-def is_hidden(value) -> bool:
-    return isinstance(value, str) and value.startswith("suppressed")
-
-
 def _shown(value):
-    return None if is_hidden(value) else value
+    """A figure as the report writes it: a hidden one as ``{"hidden": reason, "k": k}`` (its typed reason)."""
+    return value.as_json() if isinstance(value, Hidden) else value
 
 
 def _cohort(row: dict) -> dict:
@@ -91,7 +88,9 @@ def _change(r: dict) -> dict:
 
 
 def evaluation_report(organisation) -> dict:
-    """Every figure describing at least k people; hidden figures are null, rows with a hidden n are left out."""
+    """Every figure of the organisation's cohorts; a hidden one is ``{"hidden": reason, "k": k}`` instead of its
+    value (``small``: fewer than k people; ``complementary``: hidden so that another cannot be worked out;
+    ``reveals_scores``: a distribution that would tell individual scores)."""
     tables = summary_tables(organisation)
     outcomes = [
         {
@@ -102,10 +101,9 @@ def evaluation_report(organisation) -> dict:
             **{key: _shown(r[key]) for key in OUTCOME_KEYS},
         }
         for r in tables.outcomes
-        if not is_hidden(r["n"])
     ]
     # A cohort of the same people as one shown before it is listed once, not as extra tests.
-    changes = [_change(r) for r in tables.changes if not is_hidden(r["n_pairs"]) and not r.get("same_people_as")]
+    changes = [_change(r) for r in tables.changes if not r.get("same_people_as")]
     same_people = sorted(
         {(r["cohort_dimension"], r["cohort_value"], r["cohort_label"], r["same_people_as"]) for r in tables.changes}
         - {(r["cohort_dimension"], r["cohort_value"], r["cohort_label"], None) for r in tables.changes}
@@ -115,13 +113,12 @@ def evaluation_report(organisation) -> dict:
             "cohort": _cohort(r),
             **{key: _shown(r[key]) for key in FLOW_KEYS},
             "assessments_done": {
-                key.removeprefix("assessed_"): r[key]
+                key.removeprefix("assessed_"): _shown(r[key])
                 for key in r
-                if key.startswith("assessed_") and r[key] is not None and not is_hidden(r[key])
+                if key.startswith("assessed_") and r[key] is not None
             },
         }
         for r in tables.flows
-        if not is_hidden(r["enrolled"])
     ]
     comparisons = [
         {

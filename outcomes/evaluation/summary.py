@@ -2,10 +2,11 @@
 
 Reads the aggregates (``OutcomeSummary``, ``ChangeSummary``, ``FlowSummary``, ``ComparisonSummary``) that
 ``outcomes.evaluation.recompute`` writes and returns them as rows of plain values, each
-hidden figure replaced by ``suppressed (<k)`` (a :class:`SuppressedText`, whose ``reason`` says whether
-it is about fewer than k people or hidden only so that a small one cannot be worked out; the page says
-which). The summary CSV/XLSX and the meta-analysis CSV are written from the same rows, so every file of an
-export hides the same cells.
+hidden figure replaced by a typed :class:`~outcomes.evaluation.disclosure.hidden.Hidden`, whose ``reason``
+says whether it is about fewer than k people or hidden only so that a small one cannot be worked out (the
+page says which, the files write ``suppressed (<k)`` or ``suppressed (complementary)``). The summary
+CSV/XLSX and the meta-analysis CSV are written from the same rows, so every file of an export hides the
+same cells.
 
 What is hidden is decided by the recompute, not here (``outcomes.evaluation.protection``, stored in the
 organisation's ``FigureProtection`` row beside the figures, k included; docs/statistics.md §6). This module
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from groups.models import WithdrawalReason
 from outcomes.evaluation import primary
-from outcomes.evaluation.disclosure.hidden import Hidden
+from outcomes.evaluation.disclosure.hidden import Hidden, is_hidden
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.protection import StoredProtection
 from outcomes.evaluation.protection import stored as stored_protection
@@ -117,12 +118,13 @@ def _hide(row: dict, names, k: int, *, small: bool | None = None, hidden: Hidden
     about fewer than k people; with neither, each cell is a count and is small when it is 1 to k − 1."""
     for name in names:
         value = row.get(name)
-        if value in (None, "") or (isinstance(value, str) and value.startswith("suppressed")):
+        if is_hidden(value) or value in (None, ""):
             continue  # nothing to hide, or hidden already (the first reason stands)
         if hidden is not None:
             row[name] = suppressed(k, small=hidden.is_small)
         else:
-            row[name] = suppressed(k, small=(0 < value < k) if small is None else small)
+            # A hidden zero is below k too: labelled small, so a label only says which side of k a count is on.
+            row[name] = suppressed(k, small=value < k if small is None else small)
 
 
 def _hide_counts(row: dict, names, k: int, protection: StoredProtection, *place) -> None:
@@ -462,19 +464,7 @@ def summary_rows(tables: SummaryTables) -> list[dict]:
     ]
 
 
-class SuppressedText(str):
-    """The text the exports write for a hidden figure, carrying which rule hid it in ``reason``:
-    ``"small"`` (about fewer than k people) or ``"complementary"`` (hidden so that another cannot be worked out).
-    """
-
-    reason: str
-
-    def __new__(cls, text: str, reason: str) -> SuppressedText:
-        value = super().__new__(cls, text)
-        value.reason = reason
-        return value
-
-
-def suppressed(k: int, *, small: bool = True) -> str:
-    """The text of a figure hidden by disclosure control (the same for both reasons; ``reason`` tells them apart)."""
-    return SuppressedText(f"suppressed (<{k})", "small" if small else "complementary")
+def suppressed(k: int, *, small: bool = True) -> Hidden:
+    """A figure hidden by disclosure control: about fewer than k people (``small``), or hidden so that another
+    cannot be worked out. The exports write ``str()`` of it, the JSON report ``as_json()``."""
+    return Hidden.small(k) if small else Hidden.complementary(k)

@@ -23,7 +23,8 @@ def neutralise(value):
 
 
 def plain(value):
-    """A Python value as a CSV/XLSX cell: None → empty, booleans → true/false, dates as ISO text."""
+    """A Python value as a CSV/XLSX cell: None → empty, booleans → true/false, dates as ISO text, a hidden figure
+    as the text of its reason (``suppressed (<k)``, ``suppressed (complementary)``, ``suppressed (reveals scores)``)."""
     if value is None:
         return ""
     if isinstance(value, Hidden):  # a figure withheld by disclosure control: its cell text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from outcomes.evaluation.disclosure.hidden import Hidden
 from outcomes.evaluation.report import DESIGN, DESIGN_NOTE
 from outcomes.evaluation.summary import (
     ATTRITION_COLUMNS,
@@ -38,9 +39,36 @@ _COHORT = {
     "cohort_label": "A readable name of the cohort (group name, curriculum title).",
 }
 _SUPPRESSED = (
-    " Written as “suppressed (<k)” when it describes fewer than k people or could reveal such a figure "
-    "by subtraction (see notes)."
+    " When hidden, written “suppressed (<k)” (about fewer than k people), “suppressed (complementary)” (hidden so "
+    "that such a figure cannot be worked out by subtraction) or, for a mean, SD, median or quartile, “suppressed "
+    "(reveals scores)” (see notes)."
 )
+
+
+def hidden_labels(k: int) -> list[dict]:
+    """The rows of the summary workbook's About sheet that say, in plain words, what each hidden cell's text means."""
+    return [
+        {"item": "suppression_threshold_k", "value": k},
+        {
+            "item": str(Hidden.small(k)),
+            "value": f"This figure is about fewer than {k} people (it may be none), so it is not shown: a figure "
+            "about so few people could tell who they are.",
+        },
+        {
+            "item": str(Hidden.complementary(k)),
+            "value": f"This figure is about {k} or more people and would be safe on its own. It is hidden because, "
+            "added to or subtracted from the figures that are shown, it would give away a figure about fewer "
+            f"than {k} people.",
+        },
+        {
+            "item": str(Hidden.reveals_scores(k)),
+            "value": "The people are enough, but their scores are all the same, or the same for all but one "
+            "person: the average, spread, median and quartiles would tell each person's score, so they are "
+            "hidden (the number of people is still shown).",
+        },
+    ]
+
+
 _OUTCOME = {
     "table": "Which table the row belongs to: outcome, change, flow, comparison or attrition (summary CSV only).",
     "instrument": "Instrument code (see the item rows below).",
@@ -245,11 +273,14 @@ NOTES = (
     f"Design: {DESIGN}. {DESIGN_NOTE} A controlled evaluation needs a comparison group measured at the same times "
     "(ideally allocated at random) and a primary outcome named in advance; within-group p-values are given only "
     "beside the effect size and its interval.",
-    "Suppression: a figure describing fewer than k people is written “suppressed (<k)”; k is stated on the "
-    "export page and in the workbook. Zero counts are shown. Further figures are hidden so that no hidden figure "
-    "can be worked out by subtraction, within a row (a total minus its shown parts) or across cohorts (the "
-    "organisation minus its other groups). Statistics follow their n: when an n is hidden, so are the mean, SD "
-    "and the rest of that row.",
+    "Suppression: a figure describing fewer than k people is written “suppressed (<k)”; k is the organisation's "
+    "setting, stated on the export page and in the workbook. Zero counts are shown (a zero hidden beside a small "
+    "count is written “suppressed (<k)” too). Further figures are hidden so that no hidden figure can be worked "
+    "out by subtraction, within a row (a total minus its shown parts) or across cohorts (the organisation minus "
+    "its other groups): those are written “suppressed (complementary)”, and each is about k or more people. "
+    "Statistics follow their n: when an n is hidden, so are the mean, SD and the rest of that row, for the same "
+    "reason. A mean, SD, median or quartile of scores that are all equal, or equal for all but one person, would "
+    "tell each person's score: it is written “suppressed (reveals scores)” while its n is shown.",
     "Comparisons (table “comparison”, sheet “Comparisons”) compare change between structured and unstructured "
     "groups, and between each group and the organisation's other groups. A comparison is published only when "
     "both sides have at least k members and its counts equal figures already shown in the change rows (side a's "

@@ -29,7 +29,7 @@ from outcomes.evaluation.summary import (
     summary_rows,
     summary_tables,
 )
-from outcomes.exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows
+from outcomes.exports.dictionary import DICTIONARY_COLUMNS, dictionary_rows, hidden_labels
 from outcomes.exports.items import ITEM_COLUMNS, item_rows, submitted_responses
 from outcomes.exports.writers import csv_stream, csv_text, xlsx_bytes
 from peersupport.audit import record
@@ -96,8 +96,7 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
         {"item": "exported_at_utc", "value": timezone.now().replace(microsecond=0).isoformat()},
         {"item": "design", "value": DESIGN},
         {"item": "design_note", "value": DESIGN_NOTE},
-        {"item": "suppression_threshold_k", "value": tables.k},
-        {"item": "suppressed_cells", "value": f"written as “suppressed (<{tables.k})”; see the data dictionary"},
+        *hidden_labels(tables.k),
     ]
     content = xlsx_bytes(
         [

@@ -273,7 +273,7 @@ def test_evaluation_report_prints_only_unsuppressed_figures_with_documented_keys
     assert "dose_share_half" in flow
 
 
-def test_the_report_leaves_out_cells_about_fewer_than_five_people():
+def test_the_report_hides_every_cell_about_fewer_than_five_people_and_says_why():
     import io
     import json
 
@@ -288,7 +288,16 @@ def test_the_report_leaves_out_cells_about_fewer_than_five_people():
     out = io.StringIO()
     call_command("evaluation_report", "--org", group.organisation.slug, stdout=out)
     report = json.loads(out.getvalue())
-    assert report["outcomes"] == [] and report["changes"] == [] and report["flow"] == []
+    # Every row is there, but each figure about the 4 people is hidden, saying why: never their numbers.
+    hidden = {"hidden": "small", "k": 5}
+    assert report["outcomes"] and report["changes"] and report["flow"]
+    for row in report["outcomes"]:
+        assert all(row[key] == hidden for key in ("n", "mean", "sd", "median", "q1", "q3")), row
+    for row in report["changes"]:
+        assert row["n_pairs"] == hidden and row["mean_change"] == hidden and row["g_av"] == hidden, row
+    for row in report["flow"]:
+        done = row["assessments_done"]
+        assert row["enrolled"] == hidden and done["baseline"] == done["post"] == hidden, row
 
 
 def test_recompute_outcomes_command_recomputes_stale_or_all(worked_example):
@@ -388,6 +397,7 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
     from django.core.management import call_command
     from django.urls import reverse
 
+    from outcomes.evaluation.disclosure.hidden import is_hidden
     from outcomes.evaluation.summary import summary_tables
     from peersupport.models import RoleKind
     from tests.factories import person
@@ -403,13 +413,17 @@ def test_the_page_and_the_json_report_hide_what_the_export_hides(client):
     hidden = {
         (r["cohort_dimension"], r["cohort_value"], r["time_point"])
         for r in tables.outcomes
-        if isinstance(r["n"], str) and r["scale"] == "total"
+        if is_hidden(r["n"]) and r["scale"] == "total"
     }
     assert ("group", str(big.pk), "baseline") in hidden  # 20 − 17 would give the small group's 3 away
     out = io.StringIO()
     call_command("evaluation_report", "--org", big.organisation.slug, stdout=out)
     report = json.loads(out.getvalue())
-    shown = {(r["cohort"]["dimension"], r["cohort"]["value"], r["time_point"]) for r in report["outcomes"]}
+    shown = {
+        (r["cohort"]["dimension"], r["cohort"]["value"], r["time_point"])
+        for r in report["outcomes"]
+        if isinstance(r["n"], int)
+    }
     assert not shown & hidden
     client.force_login(person(big.organisation, RoleKind.LEAD))
     page = client.get(reverse("outcomes:evaluation", args=[big.organisation.slug]) + f"?cohort=group:{big.pk}")

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from outcomes.charts import series_chart
 from outcomes.evaluation import recompute
+from outcomes.evaluation.disclosure.hidden import Hidden
 from outcomes.evaluation.presentation import COMPLEMENTARY, SMALL, figure, hidden_reason, p_value
 from outcomes.evaluation.summary import summary_tables
 from peersupport.models import RoleKind
@@ -45,7 +46,10 @@ def test_the_tables_carry_which_rule_hid_each_figure(seventeen_and_three):
     }
     assert hidden_reason(rows[(str(small.pk), "baseline")]["n"]) == SMALL
     assert hidden_reason(rows[(str(big.pk), "baseline")]["n"]) == COMPLEMENTARY
-    assert str(rows[(str(big.pk), "baseline")]["n"]) == "suppressed (<5)"  # the exports' text is unchanged
+    assert rows[(str(big.pk), "baseline")]["n"] == Hidden.complementary(5)  # a typed value, not a text
+    # The files write which rule hid the cell: 17 people are not "fewer than 5".
+    assert str(rows[(str(big.pk), "baseline")]["n"]) == "suppressed (complementary)"
+    assert str(rows[(str(small.pk), "baseline")]["n"]) == "suppressed (<5)"
 
 
 def test_the_page_says_why_a_figure_is_hidden(client, seventeen_and_three):
@@ -83,5 +87,8 @@ def test_scrollable_tables_are_focusable_regions_with_names(client, seventeen_an
 def test_figures_are_written_plainly():
     assert p_value(0.0004, 5) == "< 0.001" and p_value(0.0312, 5) == "0.031" and p_value(None, 5) == "—"
     assert figure(1.23456, 5, 2) == "1.23" and figure(None, 5) == "—"
-    assert figure("suppressed (<5)", 5) == "fewer than 5 people"
-    assert figure("suppressed (complementary)", 5) == "hidden so that another figure cannot be worked out"
+    assert figure(Hidden.small(5), 5) == "fewer than 5 people"
+    assert figure(Hidden.complementary(5), 5) == "hidden so that another figure cannot be worked out"
+    assert figure(Hidden.reveals_scores(5), 5).startswith("hidden: the scores are all the same")
+    # A text is a text: nothing reads a reason out of display strings.
+    assert figure("suppressed (<5)", 5) == "suppressed (<5)" and hidden_reason("suppressed (<5)") is None

@@ -39,6 +39,9 @@ pytestmark = pytest.mark.django_db
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
 K = DEFAULT_K
 SUPPRESSED = f"suppressed (<{K})"
+COMPLEMENTARY = "suppressed (complementary)"
+#: What a reader of the file takes for a hidden cell, whichever rule hid it.
+HIDDEN = (SUPPRESSED, COMPLEMENTARY)
 
 EXPORT_URLS = (
     "outcomes:exports",
@@ -328,12 +331,12 @@ def test_a_hostile_group_name_is_neutralised_in_the_csv_and_the_xlsx_and_negativ
 
 def recovered_by_subtraction(total, cells) -> list[int]:
     """The attack: if a published total has exactly one suppressed part, total − shown parts is that part."""
-    if total in ("", SUPPRESSED):
+    if total in ("", *HIDDEN):
         return []
-    hidden = [i for i, cell in enumerate(cells) if cell == SUPPRESSED]
+    hidden = [i for i, cell in enumerate(cells) if cell in HIDDEN]
     if len(hidden) != 1:
         return []
-    return [int(total) - sum(int(cell or 0) for cell in cells if cell != SUPPRESSED)]
+    return [int(total) - sum(int(cell or 0) for cell in cells if cell not in HIDDEN)]
 
 
 def attack(rows: list[dict]) -> list[tuple]:
@@ -389,7 +392,7 @@ def change_counts_solved_by_linear_algebra(rows: list[dict], group_ids: list[str
             for g in groups:
                 for p in made_of:
                     vector[column[(g, p)]] = 1
-            (hidden if row[name] == SUPPRESSED else shown).append((row["cohort_label"], name, vector))
+            (hidden if row[name] in HIDDEN else shown).append((row["cohort_label"], name, vector))
     published = np.array([vector for *_, vector in shown])
     rank = np.linalg.matrix_rank(published)
     return [
@@ -412,29 +415,29 @@ def test_suppressed_counts_cannot_be_recovered_by_subtracting_the_shown_cells_fr
     whole_change = next(r for r in rows if r["table"] == "change" and r["cohort_dimension"] == "organisation")
     # 2 deteriorated is primary-suppressed, and counts of its row with it; n_pairs 20 and its statistics stay.
     assert whole_change["n_pairs"] == "20" and whole_change["mean_change"] == "-3.25"
-    assert whole_change["deteriorated"] == SUPPRESSED and whole_change["unchanged"] == SUPPRESSED
+    assert whole_change["deteriorated"] == SUPPRESSED and whole_change["unchanged"] in HIDDEN
     # Cross-cohort: the small group is hidden, and so is the other group, or 20 − 17 would give it away.
     outcomes = {r["cohort_label"]: r for r in rows if r["table"] == "outcome"}
     assert outcomes["Tuesday group"]["n"] == SUPPRESSED and outcomes["Tuesday group"]["mean"] == SUPPRESSED
-    assert outcomes["'" + HOSTILE]["n"] == SUPPRESSED and outcomes["'" + HOSTILE]["mean"] == SUPPRESSED
+    assert outcomes["'" + HOSTILE]["n"] == COMPLEMENTARY and outcomes["'" + HOSTILE]["mean"] == COMPLEMENTARY
     # Across tables: the organisation's n at baseline (20) is its flow's count assessed at baseline, hidden
     # there (24 − 20 would say 4 were not assessed), so it is hidden here too, with its statistics.
     flows = {r["cohort_label"]: r for r in rows if r["table"] == "flow"}
-    assert flows["All groups"]["assessed_baseline"] == SUPPRESSED
-    assert outcomes["All groups"]["n"] == SUPPRESSED and outcomes["All groups"]["mean"] == SUPPRESSED
+    assert flows["All groups"]["assessed_baseline"] == COMPLEMENTARY
+    assert outcomes["All groups"]["n"] == COMPLEMENTARY and outcomes["All groups"]["mean"] == COMPLEMENTARY
     # Flow: 4 of the hostile group's 18 are still in the group (18 − 8 completed − 6 withdrawn): not
     # published, but it would follow by subtraction, so "withdrawn" is hidden too; 16 of 18 started
     # means 2 did not, so "started" is hidden.
     hostile = flows["'" + HOSTILE]
-    assert (hostile["enrolled"], hostile["withdrawn"], hostile["started"]) == ("18", SUPPRESSED, SUPPRESSED)
+    assert (hostile["enrolled"], hostile["withdrawn"], hostile["started"]) == ("18", COMPLEMENTARY, COMPLEMENTARY)
     assert hostile["withdrawn_time_or_place"] == SUPPRESSED  # 1 person
     # The organisation's reasons 5 + 3 + 1: the 3 and the 1 are hidden, and so the 9 withdrawn that adds them up.
     whole = flows["All groups"]
-    assert whole["withdrawn_health"] == "5" and whole["withdrawn"] == SUPPRESSED
+    assert whole["withdrawn_health"] == "5" and whole["withdrawn"] == COMPLEMENTARY
     assert whole["withdrawn_time_or_place"] == whole["withdrawn_not_recorded"] == SUPPRESSED
     assert flows["Tuesday group"]["enrolled"] == "6"
     assert all(
-        flows[name][column] in ("0", SUPPRESSED) or int(flows[name][column]) >= K
+        flows[name][column] in ("0", *HIDDEN) or int(flows[name][column]) >= K
         for name in flows
         for column in flows[name]
         if column.startswith(("withdrawn", "assessed_", "enrolled", "started", "completed"))
@@ -478,7 +481,7 @@ def test_randomly_filled_tables_never_give_a_suppressed_count_away(client):
     )  # fmt: skip
     protect_organisation(org.pk)
     rows = read_csv(download(client, lead, "outcomes:export_summary_csv", org))
-    assert any(SUPPRESSED in row.values() for row in rows)  # the attack has something to try
+    assert any(set(HIDDEN) & set(row.values()) for row in rows)  # the attack has something to try
     assert attack(rows) == []
     assert change_counts_solved_by_linear_algebra(rows, [str(g.pk) for g in groups]) == []
 
@@ -519,7 +522,7 @@ def test_the_meta_analysis_csv_has_n_mean_and_sd_per_time_point_and_the_pre_post
     whole = next(r for r in rows if r["cohort_dimension"] == "organisation")
     assert (whole["instrument"], whole["scale"]) == ("phq9", "total")
     # Hidden with the flow's count assessed at baseline, its twin (see the subtraction test above).
-    assert (whole["n_baseline"], whole["mean_baseline"], whole["sd_baseline"]) == (SUPPRESSED,) * 3
+    assert (whole["n_baseline"], whole["mean_baseline"], whole["sd_baseline"]) == (COMPLEMENTARY,) * 3
     assert whole["n_post"] == ""  # no figures at post in the fixture
     assert whole["n_pairs_baseline_post"] == "20"
     assert (whole["mean_change_baseline_post"], whole["sd_change_baseline_post"]) == ("-3.25", "4.0")

@@ -1,7 +1,9 @@
 """A hidden figure as a value: which rule hid it, and the threshold it was hidden under.
 
 Pages, exports and the JSON report put a :class:`Hidden` where the number would be, and read its
-``reason`` to say why; nothing parses a display string to find out.
+``reason`` to say why; nothing parses a display string to find out. The CSV/XLSX text is ``str()`` of it
+(``suppressed (<k)``, ``suppressed (complementary)``, ``suppressed (reveals scores)``), the JSON report's
+value ``as_json()``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ class Reason(enum.StrEnum):
     SMALL = "small"
     #: The figure is not small itself; it is hidden so that a small one cannot be worked out from it.
     COMPLEMENTARY = "complementary"
+    #: A statistic of k or more people whose distribution gives their scores away: every value the same (SD 0),
+    #: or one value for all but one person (whose score then follows from the mean). Never a count.
+    REVEALS_SCORES = "reveals_scores"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,10 @@ class Hidden:
     def complementary(cls, k: int) -> Hidden:
         return cls(Reason.COMPLEMENTARY, k)
 
+    @classmethod
+    def reveals_scores(cls, k: int) -> Hidden:
+        return cls(Reason.REVEALS_SCORES, k)
+
     @property
     def is_small(self) -> bool:
         return self.reason is Reason.SMALL
@@ -46,12 +55,16 @@ class Hidden:
         """One sentence a lead reads beside the cell."""
         if self.is_small:
             return f"Hidden: fewer than {self.k} people."
+        if self.reason is Reason.REVEALS_SCORES:
+            return "Hidden: the scores are all the same, or all but one, so they would tell each person's score."
         return "Hidden so that a small number elsewhere cannot be worked out."
 
     def __str__(self) -> str:
         """The cell text in a CSV or XLSX file."""
         if self.is_small:
             return f"suppressed (<{self.k})"
+        if self.reason is Reason.REVEALS_SCORES:
+            return "suppressed (reveals scores)"
         return "suppressed (complementary)"
 
     def as_json(self) -> dict:

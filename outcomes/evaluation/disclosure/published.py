@@ -19,14 +19,11 @@ CHANGE_PARTS = ("recovered", "improved_only", "unchanged", "deteriorated", "uncl
 
 
 def _value(value, k: int):
-    """A shown count, a Hidden, text carrying its label (``summary.SuppressedText``: its ``reason``), or other
-    text ("suppressed (<k)" with no reason) as an unlabelled hidden figure."""
+    """A shown count, a Hidden (labelled by its reason), or (any text where a figure would be) an unlabelled
+    hidden figure."""
     if isinstance(value, Hidden) or value is None:
         return value, True
     if isinstance(value, str):
-        reason = getattr(value, "reason", None)
-        if reason is not None:
-            return Hidden(reason, k), True
         return Hidden.complementary(1), False
     return int(value), True
 
