@@ -16,6 +16,8 @@ only reads it:
   k − 1 besides (a safety net: the protection always hides those);
 - a statistic of fewer than k people (its n or n_pairs below k), and every statistic of a row whose n is hidden;
 - the share attending half the sessions when the count it stands for is hidden;
+- the statistics of a distribution that tells individual scores (all equal, or all but one), and of every
+  cohort sharing a group with it (:mod:`outcomes.evaluation.disclosure.distributions`);
 - a whole comparison (structured vs unstructured, a group vs the other groups) unless
   each side has at least k members and its counts are exactly ones already shown in
   the change table (see :func:`comparison_shown`), so a comparison tells nothing the
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 
 from groups.models import WithdrawalReason
 from outcomes.evaluation import primary
+from outcomes.evaluation.cohorts import cohorts_groups
+from outcomes.evaluation.disclosure.distributions import change_reveals_scores, hide_revealing, outcome_reveals_scores
 from outcomes.evaluation.disclosure.hidden import Hidden, is_hidden
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.protection import StoredProtection
@@ -160,7 +164,23 @@ def _outcome_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtect
         if s.n < k or row["n"] != s.n:  # a statistic of fewer than k people, or of a protected cohort
             _hide(row, OUTCOME_STATS, k, small=s.n < k)
         rows.append(row)
+    hide_revealing(  # all scores equal, or all but one: their statistics would tell each person's score
+        [
+            (row, s.cohort_id, (s.instrument_code, s.scale, s.time_point))
+            for row, s in zip(rows, summaries, strict=True)
+        ],
+        groups_of=lambda: _groups_of(cohorts),
+        k=k,
+        stats=OUTCOME_STATS,
+        reveals=lambda r: outcome_reveals_scores(r["n"], r["mean"], r["sd"], r["median"], r["q1"], r["q3"]),
+    )
     return rows
+
+
+def _groups_of(cohorts: dict[int, _Cohort]) -> dict[int, frozenset]:
+    """Each cohort's groups (for the statistics of distributions that reveal scores; docs/statistics.md §6)."""
+    states = list(CohortState.objects.filter(pk__in=cohorts).order_by("pk"))
+    return {state.pk: frozenset(found) for state, found in zip(states, cohorts_groups(states), strict=True)}
 
 
 # --- change rows --------------------------------------------------------------------------------
@@ -199,6 +219,16 @@ def _change_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtecti
             _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k, small=c.n_pairs < k)
         _hide_counts(row, CHANGE_COUNTS, k, protection, *place)
         rows.append(row)
+    hide_revealing(  # every completer changed by the same amount
+        [
+            (row, c.cohort_id, (c.instrument_code, c.scale, c.from_time_point, c.to_time_point))
+            for row, c in zip(rows, changes, strict=True)
+        ],
+        groups_of=lambda: _groups_of(cohorts),
+        k=k,
+        stats=CHANGE_STATS,
+        reveals=lambda r: change_reveals_scores(r["n_pairs"], r["sd_change"], r["mean_change"]),
+    )
     return rows
 
 
