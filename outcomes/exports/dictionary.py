@@ -246,10 +246,11 @@ for _tp in TimePoint.values:
         "Pre–post correlation: what a meta-analyst needs for the variance of a pre–post d." + _SUPPRESSED
     )
 _ITEMS = {
-    "participant": f"Pseudonymous id: HMAC-SHA256 of the member's user id under this organisation's secret key, "
-    f"first {PSEUDONYM_LENGTH} hex characters. The same person has the same id in every export of this "
-    "organisation; it cannot be reversed without the key, which never leaves the platform, and does not match "
-    "ids from other organisations.",
+    "participant": f"Pseudonymous id: HMAC-SHA256, under this organisation's secret key, of this download's random "
+    f"nonce, the group and the member's user id; first {PSEUDONYM_LENGTH} hex characters. Within one group of one "
+    "download a person's answers at every time point share the id; the same person has another id in another "
+    "group and in every other download, so rows cannot be joined across groups or downloads. It cannot be "
+    "reversed without the key, which never leaves the platform.",
     "group_id": "Id of the group the answer was given in (the same as cohort_value of its group cohort).",
     "group_format": "structured or unstructured.",
     "curriculum_kind": "self_management, anti_stigma or other; empty for groups without a curriculum.",
@@ -260,7 +261,6 @@ _ITEMS = {
     "item_key": "Item key (stable: never changes once answers exist).",
     "item_number": "Item number as printed on the questionnaire; empty if the instrument file is no longer installed.",
     "value": "The answer's numeric value, as stored: before reverse-scoring.",
-    "submitted_date": "Date the response was submitted (or imported), in the organisation's time zone. Date only.",
     "source": "online (answered on the platform) or import (entered from paper or another system).",
 }
 
@@ -289,7 +289,10 @@ NOTES = (
     "Consent withdrawal stops new questionnaires being collected from that member; the answers they gave before "
     "withdrawing remain in the item-level export and in the summary figures.",
     "The item-level export holds no names, e-mail addresses or user ids, but it is still personal data "
-    "(pseudonymised): keep it as securely as the platform does and do not try to re-identify anyone.",
+    "(pseudonymised): keep it as securely as the platform does and do not try to re-identify anyone. Person-level "
+    "rule: ids are per group and per download (not the same across groups, nor from one download to the next); "
+    "no dates, only the time point; and a group's answers to a questionnaire at a time point are left out when "
+    "fewer than k people gave them.",
     "Text cells that begin with =, +, -, @, tab or carriage return are prefixed with a single quote (') so that "
     "spreadsheet programs do not run them as formulas. Numbers are written as numbers.",
     "Files are UTF-8 CSV with a header row, comma-separated, quoted where needed. Numbers are not rounded.",

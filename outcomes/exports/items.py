@@ -1,10 +1,17 @@
 """The long-format item-level export: one row per answered item of every submitted response.
 
 Streamed: responses are read in chunks and written as lines of CSV, so memory stays
-flat however many answers an organisation holds. Participants appear only as
-pseudonyms (:mod:`outcomes.exports.pseudonyms`); no name, e-mail or user id leaves.
-Answers of members who later withdrew consent are included: withdrawal stops new
-collection, it does not erase what was given (the data dictionary says so).
+flat however many answers an organisation holds. Answers of members who later withdrew consent are
+included: withdrawal stops new collection, it does not erase what was given (the data dictionary says so).
+
+The person-level rule (docs/statistics.md §6, "Person-level export"):
+
+- participants appear only as pseudonyms, one per person per group per download
+  (:mod:`outcomes.exports.pseudonyms`); no name, e-mail or user id leaves;
+- no date: a response is placed by its time point only (a submission date could be matched to a named alert
+  or a session register);
+- a group's answers to one questionnaire at one time point are withheld when fewer than k people gave them
+  (k, the organisation's suppression threshold), so no row describes one of a handful of people.
 """
 
 from __future__ import annotations
@@ -12,10 +19,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from psycopg.types.datetime import TimestamptzLoader
 
 from outcomes.instruments import registry
@@ -23,12 +29,12 @@ from outcomes.models import Response
 from peersupport.models import Organisation
 
 from .cells import neutralise, plain
-from .pseudonyms import PseudonymCache, secret_for
+from .pseudonyms import PseudonymCache, export_nonce, secret_for
 from .writers import CsvLine, csv_field
 
 ITEM_COLUMNS = (
     "participant", "group_id", "group_format", "curriculum_kind", "delivery", "time_point",
-    "instrument", "instrument_version", "item_key", "item_number", "value", "submitted_date", "source",
+    "instrument", "instrument_version", "item_key", "item_number", "value", "source",
 )  # fmt: skip
 
 CHUNK_SIZE = 2000
@@ -43,7 +49,6 @@ _FIELDS = (
     "instrument_code",
     "instrument_version",
     "answers",
-    "submitted_at",
     "source",
 )
 
@@ -55,7 +60,19 @@ def submitted_responses(organisation: Organisation) -> QuerySet[Response]:
     ).order_by("pk")
 
 
-def item_rows(organisation: Organisation) -> Iterator[CsvLine]:
+def exported_cells(organisation: Organisation, *, k: int) -> set[tuple[int, str, str]]:
+    """(group id, time point, instrument) of the answers that may leave: those that at least k people gave."""
+    people = (
+        submitted_responses(organisation)
+        .order_by()
+        .values_list("assessment__membership__group_id", "assessment__time_point", "instrument_code")
+        .annotate(people=Count("assessment__membership__user_id", distinct=True))
+        .filter(people__gte=k)
+    )
+    return {(group, time_point, code) for group, time_point, code, _people in people}
+
+
+def item_rows(organisation: Organisation, *, k: int, nonce: bytes | None = None) -> Iterator[CsvLine]:
     """Lines of CSV text (:class:`~outcomes.exports.writers.CsvLine`) for ``ITEM_COLUMNS``, one per item row,
     lazily, in response order and item number order within a response.
 
@@ -64,14 +81,19 @@ def item_rows(organisation: Organisation) -> Iterator[CsvLine]:
     :func:`~outcomes.exports.writers.csv_stream` passes it on as it is. The cells a response's items share
     are written once per response, and a text cell once per distinct text, instead of a few million times.
 
-    The key and the definitions are fetched now, before the response starts, so a failure there is
+    Answers of a group × time point × questionnaire that fewer than ``k`` people gave are left out
+    (:func:`exported_cells`); each download gets its own ``nonce`` (new and random unless given), so its
+    pseudonyms are its own.
+
+    The key, the cells and the definitions are fetched now, before the response starts, so a failure there is
     an ordinary error page rather than a download cut off after its headers.
     """
     key = secret_for(organisation)
-    zone = ZoneInfo(organisation.time_zone)
+    allowed = exported_cells(organisation, k=k)
     orders = {defn_key: _ItemOrder(defn.items) for defn_key, defn in registry.installed().items()}
     rows, load_answers = _response_rows(submitted_responses(organisation).values_list(*_FIELDS))
-    return _lines(rows, load_answers=load_answers, key=key, zone=zone, orders=orders)
+    participants = PseudonymCache(key, export_nonce() if nonce is None else nonce)
+    return _lines(rows, load_answers=load_answers, participants=participants, allowed=allowed, orders=orders)
 
 
 def _response_rows(queryset: QuerySet) -> tuple[Iterator[tuple], Callable[[Any], dict | None]]:
@@ -145,9 +167,8 @@ class _TextFields(dict):
 
 
 def _lines(
-    rows, *, load_answers, key: bytes, zone: ZoneInfo, orders: dict[tuple[str, int], _ItemOrder]
+    rows, *, load_answers, participants: PseudonymCache, allowed: set, orders: dict[tuple[str, int], _ItemOrder]
 ) -> Iterator[CsvLine]:
-    participants = PseudonymCache(key)
     fields = _TextFields()
     for (
         user_id,
@@ -159,17 +180,18 @@ def _lines(
         code,
         version,
         answers,
-        submitted_at,
         source,
     ) in rows:
+        if (group_id, time_point, code) not in allowed:
+            continue  # fewer than k people gave these answers
         # The fields every item of the response shares, written once per response: a line is its fields
-        # joined by "," (see csv_field). The pseudonym is hex, the ids and the version numbers and the
-        # date ISO text: nothing there that csv quotes or a spreadsheet would run.
+        # joined by "," (see csv_field). The pseudonym is hex, the ids and the version numbers digits:
+        # nothing there that csv quotes or a spreadsheet would run.
         head = (
-            f"{participants[user_id]},{group_id},{fields[group_format]},{fields[curriculum_kind or '']},"
+            f"{participants[group_id, user_id]},{group_id},{fields[group_format]},{fields[curriculum_kind or '']},"
             f"{fields[delivery]},{fields[time_point]},{fields[code]},{version},"
         )
-        tail = f",{submitted_at.astimezone(zone).date().isoformat()},{fields[source]}\r\n"
+        tail = f",{fields[source]}\r\n"
         answers = load_answers(answers) or {}
         order = orders.get((code, version), _NO_ITEMS)
         # An item left unanswered (None) is not an answer.

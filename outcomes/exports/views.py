@@ -135,10 +135,10 @@ def items_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     organisation = _export_org(request, slug)
     # Recorded before the first byte, so a download cut short is on the trail too. The number of
     # item rows is only known once the stream ends; the number of responses it covers is known now.
-    _audit(request, organisation, "items_csv", rows=None, responses=submitted_responses(organisation).count())
-    response = StreamingHttpResponse(
-        chain([BOM], csv_stream(ITEM_COLUMNS, item_rows(organisation))), content_type=CSV_TYPE
-    )
+    k = threshold_for(organisation)
+    rows = item_rows(organisation, k=k)  # the cells and the key fetched now: an error is still an error page
+    _audit(request, organisation, "items_csv", rows=None, responses=submitted_responses(organisation).count(), k=k)
+    response = StreamingHttpResponse(chain([BOM], csv_stream(ITEM_COLUMNS, rows)), content_type=CSV_TYPE)
     response["X-Accel-Buffering"] = "no"  # let a proxy pass chunks on instead of buffering the whole file
     return _download(response, organisation, "items", "csv")
 

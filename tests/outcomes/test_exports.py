@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import random
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import openpyxl
@@ -19,14 +18,12 @@ from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.protection import protect_organisation
 from outcomes.exports.cells import neutralise
-from outcomes.exports.pseudonyms import pseudonym
 from outcomes.models import (
     Assessment,
     AssessmentStatus,
     ChangeSummary,
     CohortState,
     FlowSummary,
-    OrganisationSecret,
     OutcomeSummary,
     Response,
     ResponseSource,
@@ -215,81 +212,7 @@ def test_each_export_writes_one_audit_row_with_the_lead_as_actor(client, service
 # --- item-level export --------------------------------------------------------------------------
 
 
-def test_the_item_export_has_no_names_or_emails_and_its_pseudonyms_are_stable_but_differ_between_organisations(
-    client, service
-):
-    org, lead = service["org"], service["lead"]
-    first = download(client, lead, "outcomes:export_items_csv", org)
-    second = download(client, lead, "outcomes:export_items_csv", org)
-    assert first == second
-    text = first.decode()
-    for membership in service["members"]:
-        user = membership.user
-        assert user.email not in text and user.display_name not in text
-        assert user.email.split("@")[0] not in text
-    rows = read_csv(first)
-    ids = {row["participant"] for row in rows}
-    assert ids == {pseudonym(org, m.user_id) for m in service["members"]}
-    assert all(len(pid) == 16 and int(pid, 16) >= 0 for pid in ids)
-    assert not ids & {str(m.user_id) for m in service["members"]}
-
-    # The same person in another organisation gets another id.
-    other_group, _ = facilitated_group()
-    same_person = active_member(other_group)
-    same_person.user = service["members"][0].user
-    same_person.save()
-    submit(same_person, "baseline", phq9(2))
-    other_lead = person(other_group.organisation, RoleKind.LEAD)
-    other_rows = read_csv(download(client, other_lead, "outcomes:export_items_csv", other_group.organisation))
-    assert {row["participant"] for row in other_rows} == {pseudonym(other_group.organisation, same_person.user_id)}
-    assert not {row["participant"] for row in other_rows} & ids
-
-    # The key is made once, and never leaves.
-    key = OrganisationSecret.objects.get(organisation=org).pseudonym_key
-    assert len(key) == 64 and key not in text
-    assert key not in str(OrganisationSecret.objects.get(organisation=org))
-
-
-def test_the_streamed_item_rows_match_the_submitted_answers(client, service):
-    org, lead = service["org"], service["lead"]
-    client.force_login(lead)
-    response = client.get(reverse("outcomes:export_items_csv", args=[org.slug]))
-    assert isinstance(response, StreamingHttpResponse)
-    assert response["Content-Type"].startswith("text/csv")
-    assert "attachment" in response["Content-Disposition"]
-    rows = read_csv(b"".join(response.streaming_content))
-
-    expected = []
-    for r in Response.objects.filter(submitted_at__isnull=False).select_related("assessment__membership__group"):
-        membership = r.assessment.membership
-        for key, value in r.answers.items():
-            expected.append(
-                (
-                    pseudonym(org, membership.user_id),
-                    str(membership.group_id),
-                    membership.group.format,
-                    membership.group.curriculum.kind,
-                    membership.group.delivery,
-                    r.assessment.time_point,
-                    r.instrument_code,
-                    str(r.instrument_version),
-                    key,
-                    "10" if key == "difficulty" else key[1:],
-                    str(value),
-                    r.submitted_at.astimezone(ZoneInfo(org.time_zone)).date().isoformat(),
-                    r.source,
-                )
-            )
-    got = [tuple(row.values()) for row in rows]
-    assert sorted(got) == sorted(expected)
-    assert len(rows) == 3 * 2 * 10  # three members, two time points, ten items; the draft is left out
-    assert {row["source"] for row in rows} == {"online", "import"}
-    # Dates are the organisation's (London): 23:30 UTC on 3 May is already 4 May there (BST).
-    assert {row["submitted_date"] for row in rows} == {"2025-03-04", "2025-05-04"}
-    # Consent withdrawal stops new collection; earlier answers are still exported.
-    assert pseudonym(org, service["members"][0].user_id) in {row["participant"] for row in rows}
-    # Items come in questionnaire order within a response.
-    assert [row["item_number"] for row in rows[:10]] == [str(n) for n in range(1, 11)]
+# The item-level export's person-level rule: tests/outcomes/test_item_export_rule.py.
 
 
 # --- formula injection --------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import itertools
 import random
 from decimal import Decimal
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -20,13 +19,20 @@ from groups.models import GroupFormat
 from outcomes.exports import items, writers
 from outcomes.exports.cells import neutralise, plain
 from outcomes.exports.items import ITEM_COLUMNS, item_rows
-from outcomes.exports.pseudonyms import PseudonymCache, pseudonym, pseudonym_with, secret_for
+from outcomes.exports.pseudonyms import PseudonymCache, pseudonym_with, secret_for
 from outcomes.exports.writers import CsvLine, csv_field, csv_stream
 from outcomes.instruments.loading import load_all
 from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource
 from tests.factories import active_member, facilitated_group
 
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
+NONCE = bytes(range(16))
+K_NONE = 1  # these tests check the fast path with every answer in: k = 1 withholds nothing
+
+
+def rows_of(org):
+    """The export's lines for ``org`` with every answer in and a fixed nonce (its pseudonyms known)."""
+    return item_rows(org, k=K_NONE, nonce=NONCE)
 
 
 def reference_lines(rows) -> str:
@@ -48,15 +54,16 @@ def reference_csv(columns, rows) -> str:
 
 def test_the_pseudonym_cache_never_gives_one_participant_anothers_id_even_when_it_fills_up():
     key = bytes(range(32))
-    cache = PseudonymCache(key, limit=5)
+    cache = PseudonymCache(key, NONCE, limit=5)
     rng = random.Random(7)
-    looked_up = [rng.randrange(1, 20) for _ in range(500)]
-    for user_id in looked_up:
-        assert cache[user_id] == pseudonym_with(key, user_id)
+    looked_up = [(rng.randrange(1, 4), rng.randrange(1, 20)) for _ in range(500)]
+    for group_and_user in looked_up:
+        assert cache[group_and_user] == pseudonym_with(key, NONCE, *group_and_user)
         assert len(cache._ids) <= 5
-    assert len({cache[user_id] for user_id in set(looked_up)}) == len(set(looked_up))
-    # Another key is another cache: the same user id gets another pseudonym.
-    assert PseudonymCache(bytes(32))[looked_up[0]] != cache[looked_up[0]]
+    assert len({cache[pair] for pair in set(looked_up)}) == len(set(looked_up))
+    # Another key, or another download's nonce, is another cache: the same person gets another pseudonym.
+    assert PseudonymCache(bytes(32), NONCE)[looked_up[0]] != cache[looked_up[0]]
+    assert PseudonymCache(key, bytes(16))[looked_up[0]] != cache[looked_up[0]]
 
 
 # --- csv_stream ------------------------------------------------------------------------------------
@@ -124,10 +131,10 @@ def submit(membership, time_point, answers, *, code="phq9", version=1, when=None
     )
 
 
-def expected_item_rows(org) -> list[tuple]:
+def expected_rows_of(org) -> list[tuple]:
     """The item rows worked out the slow, obvious way from the models (cells before plain()): what the export
     must write."""
-    key, zone, definitions = secret_for(org), ZoneInfo(org.time_zone), load_all()
+    key, definitions = secret_for(org), load_all()
     rows = []
     responses = (
         Response.objects.filter(assessment__membership__group__organisation=org, submitted_at__isnull=False)
@@ -137,7 +144,7 @@ def expected_item_rows(org) -> list[tuple]:
     for r in responses:
         membership, group = r.assessment.membership, r.assessment.membership.group
         shared = (
-            pseudonym_with(key, membership.user_id), membership.group_id, group.format,
+            pseudonym_with(key, NONCE, membership.group_id, membership.user_id), membership.group_id, group.format,
             group.curriculum.kind if group.curriculum else "", group.delivery, r.assessment.time_point,
             r.instrument_code, r.instrument_version,
         )  # fmt: skip
@@ -145,9 +152,8 @@ def expected_item_rows(org) -> list[tuple]:
         numbers = {item.key: item.number for item in defn.items} if defn else {}
         answered = {k: v for k, v in r.answers.items() if v is not None}
         known = sorted((k for k in answered if k in numbers), key=lambda k: (numbers[k], k))
-        date = r.submitted_at.astimezone(zone).date().isoformat()
         for k in known + sorted(k for k in answered if k not in numbers):
-            rows.append((*shared, k, numbers.get(k, ""), answered[k], date, r.source))
+            rows.append((*shared, k, numbers.get(k, ""), answered[k], r.source))
     return rows
 
 
@@ -177,20 +183,19 @@ def test_each_item_row_carries_its_own_responses_columns_and_its_cells_are_alrea
         submit(second, "post", {"b": 1, "a": None, "=x": "ok"}, code="homemade", version=7, when=day),
     ]
 
-    lines = list(item_rows(org))
+    lines = list(rows_of(org))
     rows = parsed(lines)
 
     # One line per item row, exactly as csv.writer writes the row with every cell through plain().
-    assert "".join(lines) == reference_lines(expected_item_rows(org))
-    assert "".join(csv_stream(ITEM_COLUMNS, item_rows(org))) == reference_csv(ITEM_COLUMNS, expected_item_rows(org))
+    assert "".join(lines) == reference_lines(expected_rows_of(org))
+    assert "".join(csv_stream(ITEM_COLUMNS, rows_of(org))) == reference_csv(ITEM_COLUMNS, expected_rows_of(org))
 
     by_response = [list(group) for _, group in itertools.groupby(rows, key=lambda row: (row[0], row[5], row[6]))]
     assert len(by_response) == len(responses)
-    zone = ZoneInfo(org.time_zone)
     for response, its_rows in zip(responses, by_response, strict=True):
         membership = response.assessment.membership
         expected = [
-            pseudonym(org, membership.user_id),
+            pseudonym_with(secret_for(org), NONCE, membership.group_id, membership.user_id),
             str(membership.group_id),
             membership.group.format,
             membership.group.curriculum.kind if membership.group.curriculum else "",
@@ -201,8 +206,7 @@ def test_each_item_row_carries_its_own_responses_columns_and_its_cells_are_alrea
         ]
         for row in its_rows:
             assert row[:8] == expected
-            assert row[11] == response.submitted_at.astimezone(zone).date().isoformat()
-            assert row[12] == response.source
+            assert row[11] == response.source
 
     items_of = [[(row[8], row[9], row[10]) for row in its_rows] for its_rows in by_response]
     # Questionnaire order; the unanswered item is left out.
@@ -214,7 +218,6 @@ def test_each_item_row_carries_its_own_responses_columns_and_its_cells_are_alrea
     ]  # fmt: skip
     assert items_of[2] == [("q1", "1", "1")]
     assert items_of[3] == [("'=x", "", "ok"), ("b", "", "1")]  # an unknown questionnaire: every key by key
-    assert {row[11] for row in rows} == {"2025-05-04", "2025-05-05"}
     assert by_response[1][0][3] == ""  # a group without a curriculum
 
 
@@ -233,10 +236,10 @@ def test_cells_that_need_csv_quoting_come_out_exactly_as_csv_writer_writes_them(
     submit(members[2], "baseline", {"q1": [1, "a,b"], "q2": {"x": "=1"}, "q3": -1.5, "q4": False, "q5": 0}, when=day)
     submit(members[0], "post", {"q3": 1, "q1": None, "q2": 0}, when=day)
 
-    expected = expected_item_rows(org)
+    expected = expected_rows_of(org)
     assert len(expected) == 4 + 10 + 2 + 5 + 2
-    assert "".join(csv_stream(ITEM_COLUMNS, item_rows(org))) == reference_csv(ITEM_COLUMNS, expected)
-    rows = parsed(item_rows(org))
+    assert "".join(csv_stream(ITEM_COLUMNS, rows_of(org))) == reference_csv(ITEM_COLUMNS, expected)
+    rows = parsed(rows_of(org))
     assert [row[5] for row in rows[:4]] == ["'" + '=tp,"1"\n'] * 4
     assert [row[10] for row in rows[4:14]] == [neutralise(text) for text in texts]
     assert [(row[6], row[8], row[10]) for row in rows[14:16]] == [
@@ -267,8 +270,8 @@ def test_item_pseudonyms_are_the_organisations_for_many_members_whatever_their_o
         submit(rng.choice(members), f"tp{index}"[:20], {"q1": index % 4})
     key = secret_for(org)
     expected = [
-        pseudonym_with(key, r.assessment.membership.user_id)
+        pseudonym_with(key, NONCE, r.assessment.membership.group_id, r.assessment.membership.user_id)
         for r in Response.objects.filter(submitted_at__isnull=False).select_related("assessment__membership")
         .order_by("pk")
     ]  # fmt: skip
-    assert [row[0] for row in parsed(item_rows(org))] == expected
+    assert [row[0] for row in parsed(rows_of(org))] == expected
