@@ -55,8 +55,6 @@ def instrument_sections(tables, cohort: CohortState, titles: dict) -> list[dict]
                 "to_label": TIME_LABELS.get(r["to_time_point"], ""),
                 "shown": not is_hidden(r["n_pairs"]),
                 "reason": hidden_reason(r["n_pairs"]) or hidden_reason(r["mean_change"]),
-                # n shown, the change's statistics not (they would tell each member's change)
-                "stats_reason": None if is_hidden(r["n_pairs"]) else hidden_reason(r["mean_change"]),
                 "counts_shown": not any(is_hidden(r[key]) for key in ("improved", "unchanged", "deteriorated")),
             }
         )

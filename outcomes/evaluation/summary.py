@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from groups.models import WithdrawalReason
 from outcomes.evaluation import primary
 from outcomes.evaluation.cohorts import cohorts_groups
-from outcomes.evaluation.disclosure.distributions import change_reveals_scores, hide_revealing, outcome_reveals_scores
+from outcomes.evaluation.disclosure.distributions import hide_revealing, outcome_reveals_scores
 from outcomes.evaluation.disclosure.hidden import Hidden, is_hidden
 from outcomes.evaluation.disclosure.suppression import threshold_for
 from outcomes.evaluation.protection import StoredProtection
@@ -219,16 +219,6 @@ def _change_rows(cohorts: dict[int, _Cohort], k: int, protection: StoredProtecti
             _hide(row, (*CHANGE_STATS, "rci_sd_pre"), k, small=c.n_pairs < k)
         _hide_counts(row, CHANGE_COUNTS, k, protection, *place)
         rows.append(row)
-    hide_revealing(  # every completer changed by the same amount
-        [
-            (row, c.cohort_id, (c.instrument_code, c.scale, c.from_time_point, c.to_time_point))
-            for row, c in zip(rows, changes, strict=True)
-        ],
-        groups_of=lambda: _groups_of(cohorts),
-        k=k,
-        stats=CHANGE_STATS,
-        reveals=lambda r: change_reveals_scores(r["n_pairs"], r["sd_change"], r["mean_change"]),
-    )
     return rows
 
 

@@ -15,8 +15,8 @@ hidden statistics of a cohort would otherwise follow from the organisation's min
 statistics of every cohort that shares a group with it are hidden too (``complementary``; see
 :func:`hide_revealing`). Counts are not touched.
 
-Change rows (completers) have no median of the change, so only the all-equal case (SD of change 0: everyone
-changed by the same amount) is detected there.
+Change rows are not touched: a change of SD 0 (everyone changed by the same amount) tells each member's
+change, not their scores, and is shown with its interval "not estimable" (docs/statistics.md §3).
 """
 
 from __future__ import annotations
@@ -49,14 +49,6 @@ def outcome_reveals_scores(n, mean, sd, median, q1, q3) -> bool:
     quartiles = [_number(q) for q in (q1, q3)]
     at_an_end = any(q is not None and abs(q - median) <= _RELATIVE * scale for q in quartiles)
     return at_an_end and abs(sd - math.sqrt(n) * abs(mean - median)) <= 1e-7 * scale
-
-
-def change_reveals_scores(n_pairs, sd_change, mean_change) -> bool:
-    """Whether every completer changed by the same amount (SD of change 0)."""
-    n, sd, mean = (_number(v) for v in (n_pairs, sd_change, mean_change))
-    return (
-        n is not None and n >= 2 and sd is not None and mean is not None and abs(sd) <= _RELATIVE * max(1.0, abs(mean))
-    )
 
 
 def hide_revealing(
