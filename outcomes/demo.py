@@ -30,6 +30,7 @@ from .models import (
     MeasurementPlan,
     PlanInstrument,
     PlanTimePoint,
+    PrimaryOutcome,
     Response,
     RiskAlert,
 )
@@ -55,6 +56,11 @@ def _plan_for(group: SupportGroup) -> MeasurementPlan:
                 PlanInstrument.objects.create(
                     time_point=tp, instrument_code=code, instrument_version=1, position=position
                 )
+        # Named with the plan, before any follow-up: PHQ-9 from baseline to the end of the group.
+        PrimaryOutcome.objects.create(
+            plan=plan, instrument_code="phq9", instrument_version=1, scale="total", time_point="post",
+            named_at=plan.created_at, reason="Named with the demo plan.",
+        )  # fmt: skip
     return plan
 
 

@@ -18,7 +18,7 @@ from outcomes.evaluation.report import evaluation_report
 from outcomes.evaluation.statistics import single
 from outcomes.instruments import registry
 from outcomes.models import ChangeSummary, CohortDimension, CohortState, ReliableChangeBaseline
-from peersupport.models import AuditEvent, RoleKind
+from peersupport.models import AuditEvent, Organisation, RoleKind
 from tests.factories import CurriculumFactory, OrganisationFactory, active_member, facilitated_group, person
 from tests.outcomes.test_aggregation import answered
 
@@ -245,3 +245,29 @@ def test_the_report_the_page_and_the_export_name_the_parameters_used(client, fro
     assert used and all(u == used[0] for u in used)
     assert used[0]["sd_source"] == "organisation baseline" and used[0]["reliability"] == 0.89
     assert used[0]["reliability_source"].startswith("Kroenke") and used[0]["sd_set_at"] == row.set_at.isoformat()
+
+
+def test_on_the_demo_the_groups_counts_add_up_to_the_organisations_and_the_primary_outcome_is_marked():
+    import io
+
+    from django.core.management import call_command
+
+    from outcomes.evaluation.summary import summary_tables
+
+    call_command("seed_demo", stdout=io.StringIO())
+    for organisation in Organisation.objects.all():
+        rows = ChangeSummary.objects.filter(cohort__organisation=organisation, scale="total").select_related("cohort")
+        sums: dict[tuple, Counter] = {}
+        for row in rows.filter(cohort__dimension__in=["group", "organisation"], improved__isnull=False):
+            key = (row.instrument_code, row.to_time_point, row.cohort.dimension)
+            sums.setdefault(key, Counter()).update({name: getattr(row, name) or 0 for name in COUNTS})
+            assert row.rci_parameters["reliability_source"]
+        organisation_keys = [key for key in sums if key[2] == "organisation"]
+        assert organisation_keys, organisation.slug
+        for code, to, _ in organisation_keys:
+            assert sums[(code, to, "group")] == sums[(code, to, "organisation")], (organisation.slug, code, to)
+        tables = summary_tables(organisation)
+        primary = [
+            r for r in tables.changes if r["outcome_role"] == "primary" and r["cohort_dimension"] == "organisation"
+        ]
+        assert [(r["instrument"], r["to_time_point"]) for r in primary] == [("phq9", "post")], organisation.slug
