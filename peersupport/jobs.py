@@ -7,15 +7,20 @@ Celery's default of three growing waits (with the connection's own retries, they
 with Redis down; the connection's retries are set in ``CELERY_BROKER_TRANSPORT_OPTIONS``).
 
 Tasks that run in-process (no ``REDIS_URL``, and tests) are applied as they always are: their own errors
-propagate, because they are bugs, not outages.
+propagate, because they are bugs, not outages. Under ``make run`` the in-process scheduler also turns on
+:func:`run_in_background`: a task queued with ``background=True`` (the recompute of the figures, which takes
+seconds) then runs in one background thread, in order, as a worker would, so the member's submit does not wait
+for it.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from celery import current_app
 from celery.exceptions import NotRegistered
+from django.db import connections
 from kombu.exceptions import KombuError, OperationalError
 
 logger = logging.getLogger(__name__)
@@ -45,13 +50,48 @@ def task_named(name: str):
         return current_app.tasks[name]
 
 
-def enqueue(task, *args, countdown: float | None = None) -> bool:
+_background: ThreadPoolExecutor | None = None
+
+
+def run_in_background() -> None:
+    """From now on, in-process tasks queued with ``background=True`` run in one background thread (``make run``'s
+    stand-in for a worker; started with the in-process scheduler, never in tests unless a test asks)."""
+    global _background
+    if _background is None:
+        _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="in-process-task")
+
+
+def stop_background(*, wait: bool = True) -> None:
+    """Stop the background thread (after the tasks already queued, with ``wait``); tasks run in the caller again."""
+    global _background
+    executor, _background = _background, None
+    if executor is not None:
+        executor.shutdown(wait=wait)
+
+
+def _apply_in_thread(task, args) -> None:
+    """Run one task in the background thread. Logs, never raises: nobody is waiting for it."""
+    try:
+        result = task.apply(args)
+        if result.failed():
+            logger.error("Background task %s%r failed: %r", task.name, args, result.result)
+    except Exception:
+        logger.exception("Background task %s%r failed", task.name, args)
+    finally:
+        connections.close_all()  # this thread's connections; the server's own are untouched
+
+
+def enqueue(task, *args, countdown: float | None = None, background: bool = False) -> bool | Future:
     """Queue ``task(*args)`` (a task, or its registered name). Returns False, logging why, when the broker cannot
     take it. A name lets a service queue a task without importing the module that defines it (no service imports
-    ``tasks``: the tasks import the services)."""
+    ``tasks``: the tasks import the services). ``background``: a slow task the caller need not wait for, run in
+    the background thread when there is one (see :func:`run_in_background`; its future is returned)."""
     if isinstance(task, str):
         task = task_named(task)
     if current_app.conf.task_always_eager:
+        executor = _background
+        if background and executor is not None:
+            return executor.submit(_apply_in_thread, task, args)
         task.apply_async(args, countdown=countdown)
         return True
     try:

@@ -22,7 +22,7 @@ from celery.schedules import maybe_schedule
 from django.db import connections
 from django.utils import timezone
 
-from .jobs import task_named
+from .jobs import run_in_background, task_named
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def start(schedule: dict) -> Scheduler:
     """Start the scheduler once per process."""
     global _started
     if _started is None:
+        run_in_background()  # and, as a worker would, the recompute a submit queues runs beside the request
         _started = Scheduler(schedule)
         _started.start()
         names = ", ".join(sorted(entry["task"].rsplit(".", 1)[-1] for entry in schedule.values()))

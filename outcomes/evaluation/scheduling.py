@@ -31,4 +31,8 @@ def schedule_recompute(organisation_id: int) -> bool:
             return False
     except BROKER_ERRORS as exc:  # Redis is the cache too: without it, queue anyway (a duplicate is harmless)
         logger.warning("Could not note the recompute of organisation %s in the cache: %s", organisation_id, exc)
-    return enqueue("outcomes.tasks.recompute_organisation", organisation_id, countdown=COALESCE_SECONDS)
+    # In the background where there is no worker (``make run``): the figures' protection takes seconds.
+    queued = enqueue(
+        "outcomes.tasks.recompute_organisation", organisation_id, countdown=COALESCE_SECONDS, background=True
+    )
+    return bool(queued)
