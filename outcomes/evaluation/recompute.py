@@ -7,9 +7,9 @@
   mark that arrives during a recompute keeps the cohort stale for the next run.
   The organisation's data are read once per recompute (``engine``),
   not once per cohort, and only for the groups that changed since the last
-  (``group_data`` keeps each group's data); group cohorts go first,
-  in their own transaction, so a facilitator's figures do not wait for the
-  organisation's.
+  (``group_data`` keeps each group's data). All of an organisation's stale
+  cohorts go in one pass, with one protection of its figures (protecting is
+  the costly step, and each transaction protects the whole organisation).
 - ``tasks.sweep_stale_cohorts`` (Celery beat) recomputes anything still stale, so a lost
   message delays a figure but never loses it. A change that marks nothing as
   it happens (an admin's delete, a cascade) leaves a change row for its group's
