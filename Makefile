@@ -69,7 +69,7 @@ beat: $(VENV)/.installed
 
 bench: $(VENV)/.installed-dev
 	@test -n "$$DATABASE_URL" || { echo "make bench needs PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench make bench"; exit 1; }
-	$(PY) benchmarks/evaluation.py $(BENCH_ARGS)
+	$(PY) -m benchmarks.evaluation $(BENCH_ARGS)
 	$(PY) benchmarks/reads.py $(READS_ARGS)
 
 bench-load: $(VENV)/.installed-dev

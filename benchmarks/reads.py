@@ -5,7 +5,7 @@ Run (from the repository root, against a scratch PostgreSQL database that is DRO
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python benchmarks/reads.py \\
         [--groups 50 250 1000 5000] [--members-per-group 20] [--audit-up-to 50]
 
-For each size, in a fresh process: the synthetic organisation of ``benchmarks/evaluation.py`` (``generate``, 20
+For each size, in a fresh process: the synthetic organisation of ``benchmarks/evaluation`` (``generate``, 20
 members per group), ``recompute_all`` (which protects the figures in its transaction: the protection step's own
 time is the stored ``FigureProtection.seconds``) against the bare ``GROUP BY GROUPING SETS`` SQL over the same
 cells, then as a signed-in lead (Django's test client, a lead with a second factor): the evaluation page, the
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import evaluation as ev  # noqa: E402  (benchmarks/evaluation.py: generation, bare SQL, memory probes)
+import evaluation as ev  # noqa: E402  (the benchmarks/evaluation package: generation, bare SQL, memory probes)
 
 TARGET_PAGE_S = 2.0
 TARGET_XLSX_S = 15.0

@@ -8,7 +8,7 @@ Run (from the repository root, against a scratch PostgreSQL database that is DRO
 
 Steps (each a function below):
 
-1. ``seed``     the synthetic organisation of ``benchmarks/evaluation.py`` (``generate``: members, groups,
+1. ``seed``     the synthetic organisation of ``benchmarks/evaluation`` (``generate``: members, groups,
                 sessions, answers), its figures recomputed, then ``seed_demo``; the synthetic organisation's
                 lead, facilitators and members with an open questionnaire get the demo password.
 2. ``serve``    ``collectstatic``, gunicorn (``--workers``/``--threads``) and a Celery worker, with
@@ -39,7 +39,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-sys.path.insert(0, str(HERE.parent))  # benchmarks/: evaluation.py's public helpers
+sys.path.insert(0, str(HERE.parent))  # benchmarks/: the evaluation package's public helpers
 sys.path.insert(0, str(ROOT))
 
 import evaluation  # noqa: E402

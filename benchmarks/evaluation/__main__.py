@@ -1,0 +1,5 @@
+"""``python -m benchmarks.evaluation``: see the package's docstring."""
+
+from .cli import main
+
+main()
