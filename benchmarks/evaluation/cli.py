@@ -108,7 +108,7 @@ def report_latency(lat: LatencyResult, timeout: float) -> bool:
     say(f"  p95                     {seconds(lat.p95)}")
     group = lat.group_latencies
     say(f"  the group's own cohort  median {seconds(pystats.median(group))}, "
-        f"p95 {seconds(float(np.percentile(group, 95)))}  (refreshed first, in its own transaction)")  # fmt: skip
+        f"p95 {seconds(float(np.percentile(group, 95)))}")  # fmt: skip
     say(f"  min / max               {seconds(min(lat.latencies))} / {seconds(max(lat.latencies))}")
     say(f"  worker log              {lat.worker_log}")
     return ok
