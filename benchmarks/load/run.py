@@ -119,15 +119,20 @@ def seed(*, members: int, groups: int, seed_value: int) -> dict[str, object]:
 
 
 def reseed() -> dict[str, object]:
-    """``--reuse``: the data of an earlier run, with questionnaires opened again for members who answered."""
+    """``--reuse``: the data of an earlier run, migrated and recomputed with the code of now, with questionnaires
+    opened again for members who answered."""
     from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
 
+    from outcomes.evaluation.recompute import recompute_all
     from outcomes.models import Response
     from peersupport.demo import DEMO_PASSWORD
     from peersupport.models import Organisation, User
 
     started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)  # the code may have gained migrations since
     organisation = Organisation.objects.get(slug="bench")
+    recompute_all(organisation_id=organisation.pk)  # and its figures new columns
     counts = {
         "users": User.objects.filter(roles__organisation=organisation).count(),
         "groups": organisation.support_groups.count(),
@@ -265,7 +270,13 @@ def start_server(
                "--keep-alive", "5", "--timeout", str(timeout),
                "--access-logfile", "-", "--log-level", "warning"]  # fmt: skip
     return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        # A process group of its own: stopping it stops gunicorn's workers too (see stop_server).
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -284,14 +295,27 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop gunicorn and every worker it forked. Its workers finish the requests they hold first, and on a
+    saturated machine that outlasts any wait: killing only the master left them running, serving nobody,
+    taking the CPU of the next run. So the whole process group (``start_new_session``) is stopped, then killed."""
+    try:
+        group = os.getpgid(process.pid)
+    except ProcessLookupError:
+        return
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            process.poll()
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 # --- 3. Swarm --------------------------------------------------------------------------------------
@@ -416,7 +440,7 @@ def main(argv=None) -> None:
         code = swarm(swarm_env, host=host, users=args.users, spawn_rate=args.spawn_rate, duration=args.duration,
                      prefix=workdir / "locust")  # fmt: skip
     finally:
-        stop(server)
+        stop_server(server)
         evaluation.stop_worker(worker)
     say(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} after the run; "
         f"whole run {time.perf_counter() - started:.0f} s")  # fmt: skip
