@@ -303,10 +303,7 @@ def test_a_broken_invitation_link_explains_itself(client):
     assert "Check that you copied the whole link" in response.content.decode()
 
 
-def test_the_demo_data_has_the_four_kinds_of_group_in_both_organisations():
-    from django.core.management import call_command
-
-    call_command("seed_demo", stdout=__import__("io").StringIO())
+def test_the_demo_data_has_the_four_kinds_of_group_in_both_organisations(demo_db):
     for slug in ("northbridge", "riverside"):
         groups = {g.name: g for g in SupportGroup.objects.filter(organisation__slug=slug)}
         assert len(groups) == 6  # the four kinds, a finished run of the course, and a finished circle

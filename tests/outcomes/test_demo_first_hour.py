@@ -7,7 +7,6 @@ import io
 
 import openpyxl
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from outcomes.models import Assessment, AssessmentStatus
@@ -16,8 +15,10 @@ from peersupport.models import Organisation, RoleKind, User
 pytestmark = pytest.mark.django_db
 
 
-def test_after_seed_demo_member01_has_a_questionnaire_to_answer_and_the_comparison_has_people_on_both_sides(client):
-    call_command("seed_demo", stdout=io.StringIO())
+def test_after_seed_demo_member01_has_a_questionnaire_to_answer_and_the_comparison_has_people_on_both_sides(
+    client, demo_db
+):
+    # demo_db: the shared demo, as seed_demo alone leaves it (tests/conftest.py)
     organisations = list(Organisation.objects.order_by("slug"))
     assert len(organisations) == 2
     for org in organisations:

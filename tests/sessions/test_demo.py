@@ -1,4 +1,8 @@
-"""Demo sessions: history for facilitated groups, none for peer-to-peer logs, and idempotent."""
+"""Demo sessions: history for facilitated groups, none for peer-to-peer logs, and idempotent.
+
+Most run over the shared demo (``demo_db``, tests/conftest.py), which is what ``seed_demo`` leaves; the
+reminder test commits for real, so it seeds its own.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ def seed_demo() -> None:
 
 
 def demo_groups():
-    seed_demo()
+    """Two more groups in the (already seeded) demo's first organisation, which the demo has not seen yet."""
     org = Organisation.objects.get(slug="northbridge")
     members = list(User.objects.filter(roles__organisation=org, roles__kind=RoleKind.MEMBER).order_by("email"))
     facilitator = User.objects.get(email="facilitator1@northbridge.example")
@@ -60,15 +64,14 @@ def demo_groups():
     return led, p2p
 
 
-def test_the_sessions_seed_leaves_groups_of_other_organisations_alone():
+def test_the_sessions_seed_leaves_groups_of_other_organisations_alone(demo_db):
     other = SupportGroupFactory(status="running")  # not a demo organisation's group
-    seed_demo()
+    seed_demo()  # running again over the demo, now that the other group exists
     assert GroupSession.objects.exists()
     assert not other.sessions.exists()
 
 
-def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_none():
-    seed_demo()
+def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_none(demo_db):
     assert GroupSession.objects.exists()
     for group in SupportGroup.objects.filter(sessions__isnull=False).distinct():
         logs = SessionLog.objects.filter(session__group=group)
@@ -78,7 +81,7 @@ def test_the_real_demo_gives_facilitated_groups_logs_and_peer_to_peer_groups_non
             assert logs.exists(), group
 
 
-def test_demo_sessions_have_history_for_facilitated_groups_and_running_twice_changes_nothing():
+def test_demo_sessions_have_history_for_facilitated_groups_and_running_twice_changes_nothing(demo_db):
     led, p2p = demo_groups()
     demo.seed([led.organisation])
     first = row_counts()
