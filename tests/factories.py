@@ -204,3 +204,129 @@ def membership_in(group: SupportGroup, status: str = MembershipStatus.ACTIVE, us
     )
     MembershipEvent.objects.create(membership=membership, to_status=status, at=now, via="test")
     return membership
+
+
+# --- Outcomes: plans, assessments, answers ------------------------------------------
+
+from outcomes.models import (  # noqa: E402
+    Anchor,
+    Assessment,
+    AssessmentStatus,
+    MeasurementPlan,
+    PlanInstrument,
+    PlanTimePoint,
+    Response,
+    ResponseSource,
+)
+
+
+class MeasurementPlanFactory(factory.django.DjangoModelFactory):
+    """A plan on one group (pass ``group``); its organisation is the group's."""
+
+    class Meta:
+        model = MeasurementPlan
+
+    group = factory.SubFactory(SupportGroupFactory)
+    organisation = factory.SelfAttribute("group.organisation")
+    name = "Plan"
+
+
+class PlanTimePointFactory(factory.django.DjangoModelFactory):
+    """A time point anchored on joining, open from a day before for a fortnight."""
+
+    class Meta:
+        model = PlanTimePoint
+
+    plan = factory.SubFactory(MeasurementPlanFactory)
+    time_point = "baseline"
+    anchor = Anchor.JOINED
+    opens_days = -1
+    closes_days = 14
+
+
+class PlanInstrumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanInstrument
+
+    time_point = factory.SubFactory(PlanTimePointFactory)
+    instrument_code = "phq9"
+    instrument_version = 1
+    position = 0
+
+
+#: The plan most questionnaire tests use: PHQ-9 and GAD-7 at baseline (a day before joining to day 14), PHQ-9
+#: at the end (days 60 to 90).
+DEFAULT_PLAN = {"baseline": (["phq9", "gad7"], -1, 14), "post": (["phq9"], 60, 90)}
+
+
+def plan(group: SupportGroup, spec: dict | None = None) -> MeasurementPlan:
+    """A plan on the group: time point → (instrument codes, opens, closes), windows anchored on joining."""
+    the_plan = MeasurementPlanFactory(group=group)
+    for time_point, (codes, opens, closes) in (spec or DEFAULT_PLAN).items():
+        tp = PlanTimePointFactory(plan=the_plan, time_point=time_point, opens_days=opens, closes_days=closes)
+        for position, code in enumerate(codes):
+            PlanInstrumentFactory(time_point=tp, instrument_code=code, position=position)
+    return the_plan
+
+
+def planned_member(organisation: Organisation | None = None, **group_fields):
+    """A facilitated group with the default plan and one active member whose assessments exist (none opened
+    or sent yet): (group, facilitator, membership)."""
+    from outcomes.questionnaires.lifecycle import assessments_ensure
+
+    group, facilitator = facilitated_group(organisation, **group_fields)
+    plan(group)
+    membership = active_member(group)
+    assessments_ensure(membership)
+    return group, facilitator, membership
+
+
+def lead_and_group(**group_fields) -> tuple[User, SupportGroup, User]:
+    """A lead of an organisation with one facilitated group in it: (lead, group, facilitator)."""
+    group, facilitator = facilitated_group(**group_fields)
+    return person(group.organisation, RoleKind.LEAD), group, facilitator
+
+
+def completed_assessment(membership: Membership, time_point: str, when=None) -> Assessment:
+    """The member's assessment at ``time_point``, made completed if there is none yet."""
+    defaults = {"status": AssessmentStatus.COMPLETED}
+    if when is not None:
+        defaults["completed_at"] = when
+    assessment, _ = Assessment.objects.get_or_create(membership=membership, time_point=time_point, defaults=defaults)
+    return assessment
+
+
+def answered(membership: Membership, time_point: str, total, code: str = "wemwbs", subscales=None) -> Response:
+    """A submitted response with only its scores (total and subscales), as the evaluation reads them."""
+    return Response.objects.create(
+        assessment=completed_assessment(membership, time_point),
+        instrument_code=code,
+        instrument_version=1,
+        total=total,
+        scores={"total": total, "subscales": subscales or {}},
+        submitted_at=timezone.now(),
+    )
+
+
+def submitted(
+    membership: Membership,
+    time_point: str,
+    answers: dict,
+    *,
+    code: str = "phq9",
+    version: int = 1,
+    source: str = ResponseSource.ONLINE,
+    when=None,
+    total=None,
+) -> Response:
+    """A submitted response with its item answers (and, if given, its total), as the exports read them."""
+    when = when or timezone.now()
+    return Response.objects.create(
+        assessment=completed_assessment(membership, time_point, when),
+        instrument_code=code,
+        instrument_version=version,
+        answers=answers,
+        total=total,
+        source=source,
+        submitted_at=when,
+    )

@@ -13,34 +13,17 @@ from scipy import stats
 from groups.models import MembershipStatus
 from outcomes.evaluation import cohorts, engine, marking, recompute
 from outcomes.models import (
-    Assessment,
-    AssessmentStatus,
     ChangeSummary,
     CohortState,
     FlowSummary,
     OutcomeSummary,
-    Response,
 )
-from tests.factories import active_member, facilitated_group
+from tests.factories import active_member, answered, facilitated_group
 
 pytestmark = pytest.mark.django_db
 
 PRE = [40, 45, 38, 50, 42, 36, 48, 41]
 POST = [46, 48, 45, 51, 40, 44, 57, 45]
-
-
-def answered(membership, time_point, total, code="wemwbs", subscales=None):
-    assessment, _ = Assessment.objects.get_or_create(
-        membership=membership, time_point=time_point, defaults={"status": AssessmentStatus.COMPLETED}
-    )
-    return Response.objects.create(
-        assessment=assessment,
-        instrument_code=code,
-        instrument_version=1,
-        total=total,
-        scores={"total": total, "subscales": subscales or {}},
-        submitted_at=timezone.now(),
-    )
 
 
 @pytest.fixture

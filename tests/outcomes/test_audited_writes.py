@@ -19,7 +19,8 @@ from outcomes.models import (
 )
 from outcomes.questionnaires.lifecycle import assessments_ensure
 from peersupport.models import AuditEvent, RoleKind
-from tests.factories import OrganisationFactory, active_member, facilitated_group, person
+from tests import factories
+from tests.factories import OrganisationFactory, active_member, person
 from tests.outcomes.test_lead_pages import hhi_post
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,7 @@ BASELINE = {"time_point": "baseline", "anchor": "joined", "opens_days": "-1", "c
 
 @pytest.fixture
 def lead_and_group():
-    group, facilitator = facilitated_group(name="Thursday group")
-    return person(group.organisation, RoleKind.LEAD), group, facilitator
+    return factories.lead_and_group(name="Thursday group")
 
 
 def rows(action):

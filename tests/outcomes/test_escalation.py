@@ -18,8 +18,7 @@ from outcomes.questionnaires.risk import alert_acknowledge, alerts_escalate
 from outcomes.tasks import escalate_risk_alerts
 from peersupport.models import AuditEvent, RoleKind
 from peersupport.outbox import deliver_due
-from tests.factories import active_member, facilitated_group, person
-from tests.outcomes.test_questionnaires import plan
+from tests.factories import active_member, facilitated_group, person, planned_member
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup():
     """A facilitated group with a plan, and one active member with a baseline assessment."""
-    from outcomes.questionnaires.lifecycle import assessments_ensure
-
-    group, facilitator = facilitated_group()
-    plan(group)
-    membership = active_member(group)
-    assessments_ensure(membership)
+    group, facilitator, membership = planned_member()
     return group, facilitator, membership, membership.assessments.get(time_point="baseline")
 
 

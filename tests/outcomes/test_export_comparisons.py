@@ -13,7 +13,6 @@ import numpy as np
 import openpyxl
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from groups.models import GroupFormat, SupportGroup
 from outcomes.evaluation import recompute
@@ -21,9 +20,16 @@ from outcomes.evaluation.cohorts import groups_filter
 from outcomes.evaluation.disclosure.mask import DEFAULT_K
 from outcomes.evaluation.report import evaluation_report
 from outcomes.evaluation.summary import COMPARISON_COLUMNS, SUMMARY_COLUMNS, comparisons_of
-from outcomes.models import Assessment, AssessmentStatus, CohortState, ComparisonSummary, Response
+from outcomes.models import CohortState, ComparisonSummary
 from peersupport.models import AuditEvent, RoleKind
-from tests.factories import OrganisationFactory, SupportGroupFactory, active_member, facilitated_group, person
+from tests.factories import (
+    OrganisationFactory,
+    SupportGroupFactory,
+    active_member,
+    answered,
+    facilitated_group,
+    person,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,20 +37,6 @@ HOSTILE = '=HYPERLINK("http://x","y")'
 K = DEFAULT_K
 SUPPRESSED = f"suppressed (<{K})"
 HIDDEN = (SUPPRESSED, "suppressed (complementary)")
-
-
-def answered(membership, time_point, total):
-    assessment, _ = Assessment.objects.get_or_create(
-        membership=membership, time_point=time_point, defaults={"status": AssessmentStatus.COMPLETED}
-    )
-    Response.objects.create(
-        assessment=assessment,
-        instrument_code="wemwbs",
-        instrument_version=1,
-        total=total,
-        scores={"total": total, "subscales": {}},
-        submitted_at=timezone.now(),
-    )
 
 
 def completers(group, changes):

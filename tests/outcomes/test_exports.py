@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
 
 from outcomes.evaluation.disclosure.mask import DEFAULT_K, MIN_K
 from outcomes.evaluation.disclosure.suppression import threshold_for
@@ -20,7 +19,6 @@ from outcomes.evaluation.protection import protect_organisation
 from outcomes.exports.cells import neutralise
 from outcomes.models import (
     Assessment,
-    AssessmentStatus,
     ChangeSummary,
     CohortState,
     FlowSummary,
@@ -29,7 +27,7 @@ from outcomes.models import (
     ResponseSource,
 )
 from peersupport.models import AuditEvent, ConsentDecision, Organisation, RoleKind
-from tests.factories import OrganisationFactory, active_member, facilitated_group, person
+from tests.factories import OrganisationFactory, active_member, facilitated_group, person, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -52,21 +50,8 @@ DOWNLOADS = EXPORT_URLS[1:]
 
 
 def submit(membership, time_point, answers, *, code="phq9", version=1, source=ResponseSource.ONLINE, when=None):
-    when = when or timezone.now()
-    assessment, _ = Assessment.objects.get_or_create(
-        membership=membership,
-        time_point=time_point,
-        defaults={"status": AssessmentStatus.COMPLETED, "completed_at": when},
-    )
-    return Response.objects.create(
-        assessment=assessment,
-        instrument_code=code,
-        instrument_version=version,
-        answers=answers,
-        total=sum(v for v in answers.values() if v is not None),
-        source=source,
-        submitted_at=when,
-    )
+    total = sum(v for v in answers.values() if v is not None)
+    return submitted(membership, time_point, answers, code=code, version=version, source=source, when=when, total=total)
 
 
 def phq9(value: int) -> dict:

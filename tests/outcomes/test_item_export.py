@@ -12,7 +12,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from groups.models import GroupFormat
@@ -22,8 +21,8 @@ from outcomes.exports.items import ITEM_COLUMNS, item_rows
 from outcomes.exports.pseudonyms import PseudonymCache, pseudonym_with, secret_for
 from outcomes.exports.writers import CsvLine, csv_field, csv_stream
 from outcomes.instruments.loading import load_all
-from outcomes.models import Assessment, AssessmentStatus, Response, ResponseSource
-from tests.factories import active_member, facilitated_group
+from outcomes.models import Response, ResponseSource
+from tests.factories import active_member, facilitated_group, submitted
 
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
 NONCE = bytes(range(16))
@@ -116,19 +115,7 @@ def test_csv_stream_passes_csv_lines_on_as_they_are_between_rows_of_cells(monkey
 
 
 def submit(membership, time_point, answers, *, code="phq9", version=1, when=None, source=ResponseSource.ONLINE):
-    assessment, _ = Assessment.objects.get_or_create(
-        membership=membership,
-        time_point=time_point,
-        defaults={"status": AssessmentStatus.COMPLETED, "completed_at": when or timezone.now()},
-    )
-    return Response.objects.create(
-        assessment=assessment,
-        instrument_code=code,
-        instrument_version=version,
-        answers=answers,
-        source=source,
-        submitted_at=when or timezone.now(),
-    )
+    return submitted(membership, time_point, answers, code=code, version=version, source=source, when=when)
 
 
 def expected_rows_of(org) -> list[tuple]:

@@ -10,15 +10,15 @@ from outcomes.instruments import registry
 from outcomes.instruments.text import questionnaire_for
 from outcomes.models import InstrumentText, MeasurementPlan, PlanTimePoint, Response
 from peersupport.models import RoleKind
-from tests.factories import OrganisationFactory, active_member, facilitated_group, person
+from tests import factories
+from tests.factories import OrganisationFactory, active_member, person
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def lead_and_group():
-    group, facilitator = facilitated_group(name="Thursday group")
-    return person(group.organisation, RoleKind.LEAD), group, facilitator
+    return factories.lead_and_group(name="Thursday group")
 
 
 def hhi_post(defn):

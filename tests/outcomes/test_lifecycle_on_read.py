@@ -29,7 +29,7 @@ def member():
     no task made the assessments (their creation waits for a commit the test never makes)."""
     group, facilitator = facilitated_group()
     plan(group)
-    membership = active_member(group)
+    membership = active_member(group)  # no assessments_ensure: the page must make them
     assert not Assessment.objects.exists()
     return group, facilitator, membership
 

@@ -13,11 +13,9 @@ from django.utils import timezone
 
 from groups.models import MembershipEvent, MembershipStatus
 from outcomes.models import (
-    Anchor,
     Assessment,
     AssessmentStatus,
     CohortState,
-    MeasurementPlan,
     PlanInstrument,
     PlanTimePoint,
     Response,
@@ -29,32 +27,18 @@ from peersupport.models import ConsentDecision, OutboxMessage, OutboxStatus, Rol
 from peersupport.outbox import deliver_due
 from peersupport.tasks import deliver_outbox
 from tests.conftest import broker_unreachable
-from tests.factories import active_member, facilitated_group, person
+from tests.factories import active_member, facilitated_group, person, plan, planned_member
+
+__all__ = ["PHQ9_ALL_ZERO", "answer_url", "plan"]  # other tests import these from here
 
 pytestmark = pytest.mark.django_db
 
 PHQ9_ALL_ZERO = {f"q{i}": "0" for i in range(1, 10)}
 
 
-def plan(group, spec=None):
-    """A plan on the group: time point → instruments; windows anchored on joining."""
-    spec = spec or {"baseline": (["phq9", "gad7"], -1, 14), "post": (["phq9"], 60, 90)}
-    the_plan = MeasurementPlan.objects.create(organisation=group.organisation, group=group, name="Plan")
-    for time_point, (codes, opens, closes) in spec.items():
-        tp = PlanTimePoint.objects.create(
-            plan=the_plan, time_point=time_point, anchor=Anchor.JOINED, opens_days=opens, closes_days=closes
-        )
-        for position, code in enumerate(codes):
-            PlanInstrument.objects.create(time_point=tp, instrument_code=code, instrument_version=1, position=position)
-    return the_plan
-
-
 @pytest.fixture
 def setup(on_commit):
-    group, facilitator = facilitated_group()
-    plan(group)
-    membership = active_member(group)
-    assessments_ensure(membership)
+    group, facilitator, membership = planned_member()
     with on_commit():
         report = assessments_advance()
     assert report.opened == 1 and report.invited == 1

@@ -8,9 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomes.models import Response
-from outcomes.questionnaires.lifecycle import assessments_advance, assessments_ensure
-from tests.factories import active_member, facilitated_group
-from tests.outcomes.test_questionnaires import plan
+from outcomes.questionnaires.lifecycle import assessments_advance
+from tests.factories import planned_member
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +26,7 @@ answer_sets = st.dictionaries(keys, values, max_size=14)
 
 @pytest.fixture
 def open_baseline(on_commit):
-    group, _ = facilitated_group()
-    plan(group)
-    membership = active_member(group)
-    assessments_ensure(membership)
+    group, _, membership = planned_member()
     with on_commit():
         assessments_advance()
     return group, membership, membership.assessments.get(time_point="baseline")
