@@ -142,8 +142,9 @@ def broker_unreachable():
 # ``demo_db`` (or at the end of the run) that outer transaction is rolled back too, so no other test ever
 # sees the demo; a later ``demo_db`` test seeds it again. ``pytest_collection_modifyitems`` runs the demo
 # tests together, so in a whole run that happens once. A ``transaction=True`` test cannot share it (its
-# transactions really commit, then the database is flushed): it calls ``seed_demo`` itself. So does the one
-# test of ``seed_demo`` itself running again (tests/core/test_seed_demo.py).
+# transactions really commit, then the database is flushed): it calls ``seed_demo`` itself. The one test
+# that ``seed_demo`` changes nothing the second time runs it once more over the shared demo
+# (tests/core/test_seed_demo.py).
 
 
 class _SharedDemo:
