@@ -22,8 +22,17 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture
+def back_to_the_latest_schema():
+    """Every later test needs the whole schema: migrate forward to the latest migrations whatever happened."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
-def test_sessions_saved_before_calendar_uids_each_get_their_own_and_reversing_removes_them():
+def test_sessions_saved_before_calendar_uids_each_get_their_own_and_reversing_removes_them(back_to_the_latest_schema):
     group, _ = facilitated_group()
     old = migrate(BEFORE)
     OldSession = old.get_model("group_sessions", "GroupSession")
