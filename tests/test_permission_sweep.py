@@ -30,7 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from groups.models import Membership, SupportGroup
 from outcomes.models import Assessment, MeasurementPlan, PlanTimePoint, Response, RiskAlert
-from peersupport.models import Organisation, Role, RoleKind, User
+from peersupport.models import ErasureRequest, Organisation, Role, RoleKind, User
 from sessions.models import GroupSession
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +94,14 @@ SAMPLES: dict[str, Callable[[Foreign], object]] = {
     "plan_id": lambda f: f.plan.pk,
     "time_point_id": lambda f: f.time_point.pk,
     "role_id": lambda f: f.role.pk,
+    "request_id": lambda f: erasure_request(f).pk,
 }
+
+
+def erasure_request(f: Foreign) -> ErasureRequest:
+    """A pending request of a foreign member to have their data erased (the demo has none)."""
+    found = ErasureRequest.objects.filter(organisation=f.organisation).first()
+    return found or ErasureRequest.objects.create(user=f.membership.user, organisation=f.organisation)
 
 
 #: Parameters that name no organisation's object (an instrument of the shared registry): a page whose only
@@ -187,6 +194,9 @@ def fingerprint(org: Organisation) -> dict[str, tuple]:
     found["open alerts"] = tuple(RiskAlert.objects.filter(organisation=org, status="open").values_list("pk", flat=True))
     found["memberships"] = tuple(
         Membership.objects.filter(group__organisation=org).order_by("pk").values_list("pk", "status")
+    )
+    found["erasure requests"] = tuple(
+        ErasureRequest.objects.filter(organisation=org).order_by("pk").values_list("pk", "status")
     )
     found["roles"] = tuple(Role.objects.filter(organisation=org).order_by("pk").values_list("pk", "kind"))
     return found
