@@ -60,6 +60,16 @@ def _download(response: HttpResponse, organisation: Organisation, name: str, ext
     return response
 
 
+def _tables_csv(request: HttpRequest, slug: str, *, kind: str, name: str, columns, rows_of) -> HttpResponse:
+    """A CSV of rows built from the organisation's protected summary tables, each row saying the design; audited."""
+    organisation = _export_org(request, slug)
+    tables = summary_tables(organisation)
+    rows = [{**row, "design": DESIGN} for row in rows_of(tables)]
+    _audit(request, organisation, kind, rows=len(rows), k=tables.k)
+    response = HttpResponse(BOM + csv_text((*columns, "design"), rows), content_type=CSV_TYPE)
+    return _download(response, organisation, name, "csv")
+
+
 @login_required
 @require_GET
 def exports(request: HttpRequest, slug: str) -> HttpResponse:
@@ -78,12 +88,7 @@ def exports(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    organisation = _export_org(request, slug)
-    tables = summary_tables(organisation)
-    rows = [{**row, "design": DESIGN} for row in summary_rows(tables)]
-    _audit(request, organisation, "summary_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(BOM + csv_text((*SUMMARY_COLUMNS, "design"), rows), content_type=CSV_TYPE)
-    return _download(response, organisation, "summary", "csv")
+    return _tables_csv(request, slug, kind="summary_csv", name="summary", columns=SUMMARY_COLUMNS, rows_of=summary_rows)
 
 
 @login_required
@@ -121,12 +126,9 @@ def summary_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def meta_analysis_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    organisation = _export_org(request, slug)
-    tables = summary_tables(organisation)
-    rows = [{**row, "design": DESIGN} for row in meta_analysis_rows(tables)]
-    _audit(request, organisation, "meta_analysis_csv", rows=len(rows), k=tables.k)
-    response = HttpResponse(BOM + csv_text((*META_COLUMNS, "design"), rows), content_type=CSV_TYPE)
-    return _download(response, organisation, "meta-analysis", "csv")
+    return _tables_csv(
+        request, slug, kind="meta_analysis_csv", name="meta-analysis", columns=META_COLUMNS, rows_of=meta_analysis_rows
+    )
 
 
 @login_required
