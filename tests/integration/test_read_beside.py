@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def every_read_beside(real_stack, monkeypatch):
     """Reads of any size use the second connection (a real one needs 200 groups)."""
-    monkeypatch.setattr(engine, "BESIDE_MIN_GROUPS", 1)
+    monkeypatch.setattr(engine.reading, "BESIDE_MIN_GROUPS", 1)
 
 
 @pytest.fixture
