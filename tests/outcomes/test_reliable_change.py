@@ -214,6 +214,27 @@ def test_a_lead_sees_and_changes_sd1_with_a_reason_and_the_figures_follow(client
     assert not CohortState.objects.filter(organisation=organisation, stale=True).exists()
 
 
+def test_a_bad_sd1_or_another_organisations_baseline_is_refused_and_nothing_changes(client, frozen_organisation):
+    group, _ = frozen_organisation
+    organisation = group.organisation
+    row = ReliableChangeBaseline.objects.get(organisation=organisation, instrument_code="phq9")
+    client.force_login(person(organisation, RoleKind.LEAD))
+    url = reverse("outcomes:reliable_change", args=[organisation.slug])
+    for bad in ("0", "-2", "many"):
+        page = client.post(url, {"baseline": row.pk, "sd": bad, "note": "a reason"})
+        assert page.status_code == 200, bad
+        assert "SD₁ must be above 0." in page.content.decode() or "Enter a number." in page.content.decode(), bad
+    other = OrganisationFactory()
+    # Another organisation's address with this baseline's id: the baseline is not found there.
+    client.force_login(person(other, RoleKind.LEAD))
+    foreign = client.post(
+        reverse("outcomes:reliable_change", args=[other.slug]), {"baseline": row.pk, "sd": "5", "note": "a reason"}
+    )
+    assert foreign.status_code == 404
+    assert ReliableChangeBaseline.objects.get(pk=row.pk).sd == row.sd
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.RELIABLE_CHANGE_SD_CHANGED).exists()
+
+
 def test_a_facilitator_or_another_organisations_lead_cannot_change_sd1(client, frozen_organisation):
     group, facilitator = frozen_organisation
     row = ReliableChangeBaseline.objects.get(organisation=group.organisation, instrument_code="phq9")
