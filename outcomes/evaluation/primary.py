@@ -127,7 +127,9 @@ def label_changes(organisation, cohorts: dict, changes: list[dict]) -> None:
 
 def _populated(organisation) -> set[int]:
     """The organisation's groups that have anyone in them (people, not groups, make two cohorts the same)."""
-    return set(Membership.objects.filter(group__organisation=organisation).values_list("group_id", flat=True))
+    # One row per group, not per membership: this runs on every read of the tables (page, exports, report).
+    memberships = Membership.objects.filter(group__organisation=organisation)
+    return set(memberships.values_list("group_id", flat=True).distinct().order_by())
 
 
 def _groups_of(cohorts: dict) -> dict[int, set[int]]:
